@@ -1,0 +1,45 @@
+# Shared settings for the stack scripts. Every value can be overridden from the environment.
+# shellcheck shell=bash
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export FALCORIA_STACK_DIR="${FALCORIA_STACK_DIR:-$ROOT/.stack}"
+export FALCORIA_CACHE_DIR="${FALCORIA_CACHE_DIR:-$ROOT/.cache}"
+export KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
+export KAFKA_PORT="${KAFKA_PORT:-19092}"
+export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+export PG_PORT="${PG_PORT:-15432}"
+export TASKER_PORT="${TASKER_PORT:-8080}"
+export LEDGER_PORT="${LEDGER_PORT:-8081}"
+export FALCORIA_LOG_DIR="${FALCORIA_LOG_DIR:-$FALCORIA_STACK_DIR/logs}"
+export FALCORIA_RUN_DIR="$FALCORIA_STACK_DIR/run"
+# A user's own services win over the local stack.
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/falcoria}"
+
+log() { printf '[falcoria] %s\n' "$*" >&2; }
+die() { printf '[falcoria] error: %s\n' "$*" >&2; exit 1; }
+
+# Node 24 is the target; the machine's node may be older, so bring one from the npm registry.
+ensure_node() {
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "$major" -ge 24 ] 2>/dev/null; then return 0; fi
+  local bin="$FALCORIA_CACHE_DIR/node24/node_modules/node/bin"
+  if [ ! -x "$bin/node" ]; then
+    command -v npm >/dev/null || die "npm is required to fetch Node 24 (install Node.js and npm first)"
+    log "fetching Node 24 from the npm registry into $FALCORIA_CACHE_DIR/node24"
+    npm install --prefix "$FALCORIA_CACHE_DIR/node24" --no-save --no-audit --no-fund --loglevel=error node@24 >/dev/null \
+      || die "could not install Node 24 from the npm registry"
+  fi
+  export PATH="$bin:$PATH"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port seconds name
+  local i=0
+  while ! port_in_use "$1"; do
+    i=$((i + 1)); [ "$i" -gt $(($2 * 10)) ] && return 1; sleep 0.1
+  done
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
