@@ -7,3 +7,4 @@ export * from './core/assert-unreachable.js';
 export * from './ledger/nmap.types.js';
 export * from './ledger/ledger.events.js';
 export * from './projects/project.events.js';
+export * from './identity/identity.events.js';

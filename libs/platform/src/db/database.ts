@@ -1,0 +1,42 @@
+import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+
+export type Em = EntityManager;
+
+export async function createOrm(databaseUrl: string, poolMax = 10): Promise<MikroORM> {
+  return MikroORM.init({
+    clientUrl: databaseUrl,
+    entities: [],
+    discovery: { warnWhenNoEntities: false },
+    pool: { min: 0, max: poolMax },
+    debug: false,
+    // Consumers fork an EntityManager per message batch; the global one must never be used.
+    allowGlobalContext: false,
+  });
+}
+
+export const quoteIdent = (name: string): string => {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unsafe SQL identifier: ${name}`);
+  return `"${name}"`;
+};
+
+/**
+ * Applies a schema's migrations in order, once each, recorded in the schema itself so that a
+ * rebuilt copy of the schema carries its own record. Serialised with an advisory lock because
+ * several instances may start at once.
+ */
+export async function migrateSchema(orm: MikroORM, schema: string, migrations: readonly string[]): Promise<void> {
+  const em = orm.em.fork();
+  const s = quoteIdent(schema);
+  await em.transactional(async (tx) => {
+    await tx.execute(`select pg_advisory_xact_lock(hashtext(?))`, [`migrate:${schema}`]);
+    await tx.execute(`create schema if not exists ${s}`);
+    await tx.execute(`create table if not exists ${s}.schema_migrations (version int primary key, applied_at timestamptz not null default now())`);
+    const rows = await tx.execute<{ v: number | null }[]>(`select max(version) as v from ${s}.schema_migrations`);
+    const done = rows[0]?.v ?? 0;
+    for (let i = done; i < migrations.length; i++) {
+      await tx.execute(`set local search_path to ${s}, public`);
+      await tx.execute(migrations[i]);
+      await tx.execute(`insert into ${s}.schema_migrations(version) values (?)`, [i + 1]);
+    }
+  });
+}

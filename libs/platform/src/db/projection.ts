@@ -1,0 +1,185 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Kafka } from 'kafkajs';
+import { decodeEnvelope, eventCatalogue } from '#events';
+import type { BatchHandler, ConsumedEvent } from '../kafka/event-consumer.js';
+import { SeekRequest } from '../kafka/event-consumer.js';
+import { migrateSchema, quoteIdent, type Em } from './database.js';
+
+/**
+ * A read model fed by events. `apply` runs inside the transaction that also moves the checkpoint,
+ * with search_path set to the projection's schema, so the same code fills the live schema or a
+ * fresh one during a rebuild. Table names in its SQL must therefore be unqualified.
+ */
+export interface Projection {
+  readonly name: string;
+  readonly migrations: readonly string[];
+  apply(em: Em, events: readonly ConsumedEvent[]): Promise<void>;
+  /** A stable digest of the read model, to compare a rebuild with the live copy. */
+  checksum?(em: Em): Promise<string>;
+}
+
+const CHECKPOINT_TABLE = `create table projection_checkpoint (topic text not null, partition int not null, last_offset bigint not null, updated_at timestamptz not null default now(), primary key (topic, partition))`;
+
+export class ProjectionRunner {
+  constructor(
+    private readonly orm: MikroORM,
+    readonly projection: Projection,
+    readonly schema: string = projection.name,
+  ) {}
+
+  async init(): Promise<void> {
+    await migrateSchema(this.orm, this.schema, [CHECKPOINT_TABLE, ...this.projection.migrations]);
+  }
+
+  /** Applies what is new in a batch, exactly once, with the checkpoint in the same transaction. */
+  readonly handle: BatchHandler = async (batch) => {
+    if (batch.length === 0) return;
+    const { topic, partition } = batch[0];
+    const em = this.orm.em.fork();
+    await em.transactional(async (tx) => {
+      await tx.execute(`set local search_path to ${quoteIdent(this.schema)}, public`);
+      const rows = await tx.execute<{ last_offset: string }[]>(
+        `select last_offset from projection_checkpoint where topic = ? and partition = ? for update`,
+        [topic, partition],
+      );
+      const last = rows.length ? BigInt(rows[0].last_offset) : -1n;
+      const fresh = batch.filter((m) => BigInt(m.offset) > last);
+      if (fresh.length === 0) return;
+      // Offsets of our topics are contiguous (no compaction, no transactions). A hole means the
+      // consumer's position is ahead of this schema (e.g. right after a rebuild swap): go back.
+      if (BigInt(fresh[0].offset) > last + 1n) throw new SeekRequest(String(last + 1n));
+      const events = fresh.filter((m) => m.event !== null);
+      if (events.length > 0) await this.projection.apply(tx, events);
+      await tx.execute(
+        `insert into projection_checkpoint(topic, partition, last_offset) values (?, ?, ?)
+         on conflict (topic, partition) do update set last_offset = excluded.last_offset, updated_at = now()`,
+        [topic, partition, fresh[fresh.length - 1].offset],
+      );
+    });
+  };
+
+  async checkpoints(): Promise<{ topic: string; partition: number; lastOffset: string }[]> {
+    const rows = await this.orm.em.fork().execute<{ topic: string; partition: number; last_offset: string }[]>(
+      `select topic, partition, last_offset from ${quoteIdent(this.schema)}.projection_checkpoint order by topic, partition`,
+    );
+    return rows.map((r) => ({ topic: r.topic, partition: r.partition, lastOffset: String(r.last_offset) }));
+  }
+
+  async checksum(): Promise<string> {
+    if (!this.projection.checksum) throw new Error(`${this.projection.name} has no checksum`);
+    const em = this.orm.em.fork();
+    return em.transactional(async (tx) => {
+      await tx.execute(`set local search_path to ${quoteIdent(this.schema)}, public`);
+      return this.projection.checksum!(tx);
+    });
+  }
+}
+
+export interface RebuildOptions {
+  readonly topics: readonly string[];
+  /** Consumer group used for the replay; deleted afterwards. */
+  readonly groupId: string;
+  /** Replace the live schema with the rebuilt one; otherwise the rebuilt schema is left for comparison. */
+  readonly swap: boolean;
+  readonly targetSchema?: string;
+  readonly onProgress?: (applied: number, total: number) => void;
+}
+
+/**
+ * Replays the topics from offset zero up to their current end into a fresh schema, then (when asked)
+ * swaps it in atomically. The live consumer keeps running: its gap check sends it back to the
+ * rebuilt schema's checkpoint after the swap.
+ */
+export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection: Projection, opts: RebuildOptions): Promise<{ schema: string; applied: number }> {
+  const target = opts.targetSchema ?? `${projection.name}_rebuild_${Date.now().toString(36)}`;
+  const runner = new ProjectionRunner(orm, projection, target);
+  await orm.em.fork().execute(`drop schema if exists ${quoteIdent(target)} cascade`);
+  await runner.init();
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, bigint>();
+  let total = 0n;
+  try {
+    for (const t of opts.topics) {
+      for (const p of await admin.fetchTopicOffsets(t)) {
+        const end = BigInt(p.high);
+        if (end > 0n) ends.set(`${t}|${p.partition}`, end);
+        total += end - BigInt(p.low);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+
+  let applied = 0;
+  if (ends.size > 0) {
+    const consumer = kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxBytesPerPartition: 8 * 1024 * 1024 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });
+    const remaining = new Set(ends.keys());
+    let failure: unknown;
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 2,
+        eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+          const key = `${batch.topic}|${batch.partition}`;
+          const end = ends.get(key);
+          if (end === undefined || !remaining.has(key)) return;
+          const items: ConsumedEvent[] = [];
+          for (const m of batch.messages) {
+            if (BigInt(m.offset) >= end) break;
+            let event = null;
+            try {
+              event = eventCatalogue.read(decodeEnvelope(m.value));
+            } catch {
+              // Undecodable records were dead-lettered when first consumed; the rebuild skips them the same way.
+            }
+            items.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, event });
+          }
+          try {
+            for (let i = 0; i < items.length; i += 1000) await runner.handle(items.slice(i, i + 1000), { topic: batch.topic, partition: batch.partition, heartbeat });
+          } catch (e) {
+            failure = e;
+            remaining.clear();
+            resolve();
+            return;
+          }
+          applied += items.length;
+          opts.onProgress?.(applied, Number(total));
+          if (items.length) resolveOffset(items[items.length - 1].offset);
+          if (items.length && BigInt(items[items.length - 1].offset) >= end - 1n) {
+            remaining.delete(key);
+            if (remaining.size === 0) resolve();
+          }
+          await heartbeat();
+        },
+      });
+    });
+    await done;
+    await consumer.disconnect();
+    const cleanup = kafka.admin();
+    await cleanup.connect();
+    await cleanup.deleteGroups([opts.groupId]).catch(() => undefined);
+    await cleanup.disconnect();
+    if (failure) {
+      await orm.em.fork().execute(`drop schema if exists ${quoteIdent(target)} cascade`);
+      throw failure;
+    }
+  }
+
+  if (opts.swap) {
+    const live = quoteIdent(projection.name);
+    const old = quoteIdent(`${projection.name}_old_${Date.now().toString(36)}`);
+    await orm.em.fork().transactional(async (tx) => {
+      await tx.execute(`select pg_advisory_xact_lock(hashtext(?))`, [`migrate:${projection.name}`]);
+      await tx.execute(`alter schema ${live} rename to ${old}`);
+      await tx.execute(`alter schema ${quoteIdent(target)} rename to ${live}`);
+      await tx.execute(`drop schema ${old} cascade`);
+    });
+    return { schema: projection.name, applied };
+  }
+  return { schema: target, applied };
+}
