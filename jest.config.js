@@ -27,7 +27,7 @@ const common = {
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/*.unit.spec.ts', '<rootDir>/**/*.unit.spec.tsx'], testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.cache/'] },
-    { ...common, displayName: 'int', testMatch: ['<rootDir>/**/*.int.spec.ts', '<rootDir>/**/*.int.spec.tsx'], testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.cache/'], setupFiles: ['<rootDir>/test/support/jest-env.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/**/*.e2e-spec.ts', '<rootDir>/**/*.e2e-spec.tsx'], testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.cache/'], setupFiles: ['<rootDir>/test/support/jest-env.ts'] },
+    { ...common, displayName: 'int', testMatch: ['<rootDir>/**/*.int.spec.ts', '<rootDir>/**/*.int.spec.tsx'], testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.cache/'], setupFiles: ['<rootDir>/test/support/jest-env.ts'], setupFilesAfterEnv: ['<rootDir>/test/support/jest-timeout.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/**/*.e2e-spec.ts', '<rootDir>/**/*.e2e-spec.tsx'], testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.cache/'], setupFiles: ['<rootDir>/test/support/jest-env.ts'], setupFilesAfterEnv: ['<rootDir>/test/support/jest-timeout.ts'] },
   ],
 };

@@ -149,16 +149,19 @@ function resolveExpiry(input: ExpiryInput, now: Date): Resolved<string | null | 
 
 function resolveLabel(label: string | null | undefined): Resolved<string | null> {
   if (label === undefined || label === null) return { ok: true, value: null };
-  // Labels are free text in an event that lives forever; a pasted token must not end up there.
-  if (!LABEL_PATTERN.test(label) || /fal_[a-z2-7]{8}/.test(label))
-    return { ok: false, error: fail('IDENTITY.LABEL_INVALID', 'label must be 1..64 printable ASCII characters and must not contain a token') };
+  // Labels are free text in an event that lives forever. The 64-character cap is below a token's
+  // length (73), so a pasted token cannot end up there; the message never echoes the label.
+  if (!LABEL_PATTERN.test(label))
+    return { ok: false, error: fail('IDENTITY.LABEL_INVALID', 'label must be 1..64 printable ASCII characters') };
   return { ok: true, value: label };
 }
 
+const USERNAME_RULE = 'username must be 1..64 characters of a-z, 0-9, ".", "_" or "-"';
+
 function checkUsername(state: IdentityState, username: string): IdentityDecision | null {
   if (!USERNAME_PATTERN.test(username))
-    return fail('IDENTITY.USERNAME_INVALID', 'username must be 1..64 characters of a-z, 0-9, ".", "_" or "-"');
-  if (state.usernames.has(username)) return fail('IDENTITY.USERNAME_TAKEN', `username "${username}" is taken`);
+    return fail('IDENTITY.USERNAME_INVALID', USERNAME_RULE);
+  if (state.usernames.has(username)) return fail('IDENTITY.USERNAME_TAKEN', 'username is taken');
   return null;
 }
 
@@ -168,7 +171,9 @@ function liveUser(state: IdentityState, userId: string): UserRecord | null {
   return u && u.status !== 'deleted' ? u : null;
 }
 
-const userNotFound = (userId: string) => fail('IDENTITY.USER_NOT_FOUND', `user ${userId} not found`);
+// Not-found messages never echo the requested id: it is caller input, and a caller who pastes a
+// token where an id belongs must not see it copied into an error that gets logged.
+const userNotFound = () => fail('IDENTITY.USER_NOT_FOUND', 'user not found');
 
 function liveToken(state: IdentityState, tokenId: string, userId: string | undefined): TokenRecord | null {
   const t = state.tokens.get(tokenId);
@@ -176,7 +181,7 @@ function liveToken(state: IdentityState, tokenId: string, userId: string | undef
   return t;
 }
 
-const tokenNotFound = (tokenId: string) => fail('IDENTITY.TOKEN_NOT_FOUND', `token ${tokenId} not found`);
+const tokenNotFound = () => fail('IDENTITY.TOKEN_NOT_FOUND', 'token not found');
 
 /** Guards the invariant that an existing admin population never drops to zero. */
 function isLastAdmin(state: IdentityState, user: UserRecord): boolean {
@@ -228,7 +233,7 @@ function createUser(cmd: CreateUser, state: IdentityState, ctx: IdentityContext)
 
 function issueToken(cmd: IssueToken, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const user = liveUser(state, cmd.userId);
-  if (!user) return userNotFound(cmd.userId);
+  if (!user) return userNotFound();
   if (user.status === 'disabled') return fail('IDENTITY.USER_DISABLED', `user ${user.userId} is disabled`);
   const expiry = resolveExpiry(cmd, ctx.now);
   if (!expiry.ok) return expiry.error;
@@ -247,7 +252,7 @@ function issueToken(cmd: IssueToken, state: IdentityState, ctx: IdentityContext)
 
 function rotateToken(cmd: RotateToken, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const old = liveToken(state, cmd.tokenId, cmd.userId);
-  if (!old) return tokenNotFound(cmd.tokenId);
+  if (!old) return tokenNotFound();
   if (old.revoked) return fail('IDENTITY.TOKEN_REVOKED', `token ${old.tokenId} is revoked`);
   if (state.users.get(old.userId)?.status === 'disabled') return fail('IDENTITY.USER_DISABLED', `user ${old.userId} is disabled`);
   const expiry = resolveExpiry(cmd, ctx.now);
@@ -274,7 +279,7 @@ function rotateToken(cmd: RotateToken, state: IdentityState, ctx: IdentityContex
 
 function revokeToken(cmd: RevokeToken, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const t = liveToken(state, cmd.tokenId, cmd.userId);
-  if (!t) return tokenNotFound(cmd.tokenId);
+  if (!t) return tokenNotFound();
   // Idempotent so that a retried DELETE succeeds without a second fact.
   if (t.revoked) return { ok: true, events: [], userId: t.userId, token: null };
   const emit = emitter(cmd, ctx);
@@ -288,7 +293,7 @@ function revokeToken(cmd: RevokeToken, state: IdentityState, ctx: IdentityContex
 
 function changeTokenExpiry(cmd: ChangeTokenExpiry, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const t = liveToken(state, cmd.tokenId, cmd.userId);
-  if (!t) return tokenNotFound(cmd.tokenId);
+  if (!t) return tokenNotFound();
   if (t.revoked) return fail('IDENTITY.TOKEN_REVOKED', `token ${t.tokenId} is revoked`);
   // Extending an expired token would silently resurrect a credential; rotation is the explicit way.
   if (t.expiresAt !== null && Date.parse(t.expiresAt) <= ctx.now.getTime())
@@ -305,7 +310,7 @@ function changeTokenExpiry(cmd: ChangeTokenExpiry, state: IdentityState, ctx: Id
 
 function updateUser(cmd: UpdateUser, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const user = liveUser(state, cmd.userId);
-  if (!user) return userNotFound(cmd.userId);
+  if (!user) return userNotFound();
   if (cmd.admin === undefined || cmd.admin === user.admin) return { ok: true, events: [], userId: user.userId, token: null };
   if (cmd.admin && user.kind !== 'user') return fail('IDENTITY.KIND_CANNOT_BE_ADMIN', `a ${user.kind} principal cannot be an admin`);
   if (!cmd.admin && isLastAdmin(state, user)) return fail('IDENTITY.LAST_ADMIN', `user ${user.userId} is the last active admin`);
@@ -315,7 +320,7 @@ function updateUser(cmd: UpdateUser, state: IdentityState, ctx: IdentityContext)
 
 function disableUser(cmd: DisableUser, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const user = liveUser(state, cmd.userId);
-  if (!user) return userNotFound(cmd.userId);
+  if (!user) return userNotFound();
   if (user.status === 'disabled') return { ok: true, events: [], userId: user.userId, token: null };
   if (isLastAdmin(state, user)) return fail('IDENTITY.LAST_ADMIN', `user ${user.userId} is the last active admin`);
   const emit = emitter(cmd, ctx);
@@ -324,7 +329,7 @@ function disableUser(cmd: DisableUser, state: IdentityState, ctx: IdentityContex
 
 function enableUser(cmd: EnableUser, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const user = liveUser(state, cmd.userId);
-  if (!user) return userNotFound(cmd.userId);
+  if (!user) return userNotFound();
   if (user.status === 'active') return { ok: true, events: [], userId: user.userId, token: null };
   const emit = emitter(cmd, ctx);
   return { ok: true, events: [emit('UserEnabled', user.userId, { userId: user.userId })], userId: user.userId, token: null };
@@ -332,7 +337,7 @@ function enableUser(cmd: EnableUser, state: IdentityState, ctx: IdentityContext)
 
 function deleteUser(cmd: DeleteUser, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const user = liveUser(state, cmd.userId);
-  if (!user) return userNotFound(cmd.userId);
+  if (!user) return userNotFound();
   if (isLastAdmin(state, user)) return fail('IDENTITY.LAST_ADMIN', `user ${user.userId} is the last active admin`);
   const emit = emitter(cmd, ctx);
   // Explicit revocations keep token read models correct without them having to know that
@@ -346,6 +351,7 @@ function deleteUser(cmd: DeleteUser, state: IdentityState, ctx: IdentityContext)
 
 function bootstrapAdmin(cmd: BootstrapAdmin, state: IdentityState, ctx: IdentityContext): IdentityDecision {
   const username = cmd.username ?? DEFAULT_ADMIN_USERNAME;
+  if (!USERNAME_PATTERN.test(username)) return fail('IDENTITY.USERNAME_INVALID', USERNAME_RULE);
   const expiry = resolveExpiry(cmd, ctx.now);
   if (!expiry.ok) return expiry.error;
   if (activeAdmins(state).length === 0) {
@@ -356,8 +362,8 @@ function bootstrapAdmin(cmd: BootstrapAdmin, state: IdentityState, ctx: Identity
     );
   }
   if (!cmd.reissue) return fail('IDENTITY.ADMIN_EXISTS', 'an admin already exists; pass reissue to replace its token');
-  const target = [...activeAdmins(state)].find((u) => u.username === username);
-  if (!target) return fail('IDENTITY.USER_NOT_FOUND', `no active admin named "${username}"`);
+  const target = activeAdmins(state).find((u) => u.username === username);
+  if (!target) return fail('IDENTITY.USER_NOT_FOUND', 'no active admin has that username');
   const minted = mintToken(state, ctx);
   if (!minted.ok) return minted.error;
   const token = minted.value;

@@ -1,1 +1,6 @@
-export {};
+export * from './host-state.js';
+export { foldObservation, foldHostDeleted, openness, sourceIdOf, comparePortKeys, type DeleteResult } from './fold.js';
+export { classifyPort, explainPort, lastScannedAt, type PortClass, type NmapPortStateName } from './classify.js';
+export { canonicalJson, canonicalHash, sameJson } from './canonical-json.js';
+export { normaliseRanges, subtractRanges, rangeContaining, formatRange } from './port-ranges.js';
+export { compareTime } from './time.js';

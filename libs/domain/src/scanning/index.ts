@@ -1,1 +1,9 @@
-export {};
+export * from './ip.js';
+export * from './hostname.js';
+export * from './scope.js';
+export * from './targets.js';
+export * from './resolution.js';
+export * from './ports.js';
+export * from './scan-config.js';
+export * from './profiles.js';
+export * from './nmap-argv.js';

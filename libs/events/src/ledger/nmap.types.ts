@@ -31,6 +31,8 @@ export interface NmapService {
   readonly devicetype?: string;
   readonly servicefp?: string;
   readonly cpes: readonly string[];
+  /** masscan --banners puts the grabbed banner here (nmap never sets it). */
+  readonly banner?: string;
 }
 
 export interface NmapPortState {
@@ -46,6 +48,16 @@ export interface NmapPort {
   readonly state: NmapPortState;
   readonly service?: NmapService;
   readonly scripts: readonly NmapScript[];
+  /** ident (-I / auth) owner of the listening process. */
+  readonly owner?: string;
+}
+
+/**
+ * A port whose protocol is outside Protocol, e.g. masscan's `<port protocol="icmp" portid="0">`
+ * (an echo reply). Kept apart so that Protocol-keyed logic (coverage, port keys) never sees it.
+ */
+export interface NmapOtherPort extends Omit<NmapPort, 'protocol'> {
+  readonly protocol: string;
 }
 
 export interface NmapAddress {
@@ -79,6 +91,8 @@ export interface NmapOs {
   readonly matches: readonly NmapOsMatch[];
   readonly portsUsed: readonly { readonly state: string; readonly proto: string; readonly portid: number }[];
   readonly fingerprint?: string;
+  /** nmap < 4.60 (and --deprecated-xml-osclass) writes <osclass> directly under <os>, not inside an <osmatch>. */
+  readonly classes?: readonly NmapOsClass[];
 }
 
 export interface NmapTraceHop {
@@ -88,10 +102,19 @@ export interface NmapTraceHop {
   readonly host?: string;
 }
 
+export interface NmapExtraReason {
+  readonly reason: string;
+  readonly count: number;
+  readonly proto?: string;
+  /** nmap >= 7.90 lists the exact ports, e.g. "1-21,23-79"; this is what lets a fold close ports it did not list. */
+  readonly ports?: string;
+}
+
 export interface NmapExtraPorts {
   readonly state: string;
   readonly count: number;
   readonly protocol?: Protocol;
+  readonly reasons?: readonly NmapExtraReason[];
 }
 
 export interface NmapHost {
@@ -110,6 +133,12 @@ export interface NmapHost {
   readonly times?: { readonly srtt?: number; readonly rttvar?: number; readonly to?: number };
   readonly startTime?: number; // unix seconds
   readonly endTime?: number;
+  /** Ports whose protocol nmap.types cannot key (masscan icmp); see NmapOtherPort. */
+  readonly otherPorts?: readonly NmapOtherPort[];
+  readonly comment?: string;
+  readonly tcpSequence?: { readonly index?: number; readonly difficulty?: string; readonly values?: string };
+  readonly ipIdSequence?: { readonly class?: string; readonly values?: string };
+  readonly tcpTsSequence?: { readonly class?: string; readonly values?: string };
 }
 
 export interface NmapScanInfo {
@@ -117,6 +146,7 @@ export interface NmapScanInfo {
   readonly protocol: string;
   readonly numservices?: number;
   readonly services?: string;
+  readonly scanflags?: string;
 }
 
 export interface NmapRunMeta {
@@ -131,6 +161,7 @@ export interface NmapRunMeta {
     readonly elapsed?: number;
     readonly summary?: string;
     readonly exit?: string;
+    readonly errormsg?: string;
     readonly hostsUp?: number;
     readonly hostsDown?: number;
     readonly hostsTotal?: number;

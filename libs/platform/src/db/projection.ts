@@ -83,6 +83,42 @@ export interface RebuildOptions {
   readonly swap: boolean;
   readonly targetSchema?: string;
   readonly onProgress?: (applied: number, total: number) => void;
+  /** The live consumer's dead letters: what it skipped, the rebuild skips too, so both agree. */
+  readonly deadLetters?: { readonly topic: string; readonly liveGroupId: string };
+}
+
+/** Reads a dead-letter topic to its current end and returns `${topic}|${partition}|${offset}` of one group's skips. */
+export async function readDeadLetterKeys(kafka: Kafka, topic: string, groupId: string, readerGroup: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<number, bigint>();
+  try {
+    for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > 0n) ends.set(p.partition, BigInt(p.high));
+  } finally {
+    await admin.disconnect();
+  }
+  if (ends.size === 0) return keys;
+  const consumer = kafka.consumer({ groupId: readerGroup, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const h = (k: string) => message.headers?.[k]?.toString();
+        if (h('x-consumer-group') === groupId) keys.add(`${h('x-original-topic')}|${h('x-original-partition')}|${h('x-original-offset')}`);
+        if (BigInt(message.offset) >= (ends.get(partition) ?? 0n) - 1n) ends.delete(partition);
+        if (ends.size === 0) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  const cleanup = kafka.admin();
+  await cleanup.connect();
+  await cleanup.deleteGroups([readerGroup]).catch(() => undefined);
+  await cleanup.disconnect();
+  return keys;
 }
 
 /**
@@ -112,6 +148,7 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
     await admin.disconnect();
   }
 
+  const skip = opts.deadLetters ? await readDeadLetterKeys(kafka, opts.deadLetters.topic, opts.deadLetters.liveGroupId, `${opts.groupId}.dead-letters`) : new Set<string>();
   let applied = 0;
   if (ends.size > 0) {
     const consumer = kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxBytesPerPartition: 8 * 1024 * 1024 });
@@ -132,10 +169,12 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
           for (const m of batch.messages) {
             if (BigInt(m.offset) >= end) break;
             let event = null;
-            try {
-              event = eventCatalogue.read(decodeEnvelope(m.value));
-            } catch {
-              // Undecodable records were dead-lettered when first consumed; the rebuild skips them the same way.
+            if (!skip.has(`${batch.topic}|${batch.partition}|${m.offset}`)) {
+              try {
+                event = eventCatalogue.read(decodeEnvelope(m.value));
+              } catch {
+                // Undecodable records were dead-lettered when first consumed; the rebuild skips them the same way.
+              }
             }
             items.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, event });
           }

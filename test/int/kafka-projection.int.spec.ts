@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Kafka } from 'kafkajs';
+import { Topics, type ProjectCreatedV1 } from '#events';
+import { EventConsumer, PgAttemptStore, ProjectionRunner, rebuildProjection, type ConsumedEvent, type EventPublisher, type Projection } from '#platform';
+import { eventually, quietLogger, testKafka, testOrm, testPrefix } from '../support/stack.js';
+import { projectCreated } from '../support/events.js';
+
+// Deliberately NOT idempotent by content: every application adds 1, so only the checkpoint
+// stands between a redelivery and a double count.
+const counter: Projection = {
+  name: 'counter',
+  migrations: [`create table counts (name text primary key, n int not null)`, `create table applied (seq serial primary key, name text not null)`],
+  async apply(em, events: readonly ConsumedEvent[]) {
+    for (const c of events) {
+      const name = (c.event!.payload as ProjectCreatedV1).name;
+      if (name.startsWith('poison')) throw new Error(`cannot handle ${name}`);
+      await em.execute(`insert into counts(name, n) values (?, 1) on conflict (name) do update set n = counts.n + 1`, [name]);
+      await em.execute(`insert into applied(name) values (?)`, [name]);
+    }
+  },
+  async checksum(em) {
+    return JSON.stringify(await em.execute(`select name, n from counts order by name`));
+  },
+};
+
+describe('Kafka port and projection checkpoints (real Kafka, real PostgreSQL)', () => {
+  let prefix: string;
+  let kafka: Kafka;
+  let publisher: EventPublisher;
+  let orm: MikroORM;
+  let attempts: PgAttemptStore;
+  const projectId = randomUUID(); // one key → one partition, so order and blocking are observable
+  const topic = () => prefix + Topics.projects.name;
+  const dlq = () => prefix + Topics.deadLetters.name;
+
+  const consumer = (runner: ProjectionRunner, maxAttempts = 3, group = `${prefix}falcoria.counter`) =>
+    new EventConsumer(kafka, {
+      groupId: group,
+      topics: [topic()],
+      handler: runner.handle,
+      attempts,
+      maxAttempts,
+      deadLetterTopic: dlq(),
+      publisher,
+      logger: quietLogger(),
+      backoffMs: () => 50,
+    });
+
+  const counts = async (schema = 'counter') =>
+    Object.fromEntries((await orm.em.fork().execute<{ name: string; n: number }[]>(`select name, n from ${schema}.counts`)).map((r) => [r.name, r.n]));
+  const appliedTotal = async () => Number((await orm.em.fork().execute<{ c: string }[]>(`select count(*) as c from counter.applied`))[0].c);
+
+  async function readDeadLetters(expected: number) {
+    const got: { value: string; headers: Record<string, string> }[] = [];
+    const c = kafka.consumer({ groupId: `${prefix}dlq-reader-${randomUUID()}` });
+    await c.connect();
+    await c.subscribe({ topic: dlq(), fromBeginning: true });
+    await c.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        got.push({ value: message.value?.toString() ?? '', headers });
+      },
+    });
+    await eventually(async () => got.length, (n) => n >= expected);
+    await c.disconnect();
+    return got;
+  }
+
+  beforeAll(async () => {
+    prefix = testPrefix();
+    ({ kafka, publisher } = await testKafka(prefix));
+    ({ orm } = await testOrm());
+    attempts = new PgAttemptStore(orm);
+    await attempts.init();
+  });
+
+  afterAll(async () => {
+    await publisher.disconnect();
+    await orm.close();
+  });
+
+  it('produces, consumes into a projection row, and a redelivered batch changes nothing', async () => {
+    const runner = new ProjectionRunner(orm, counter);
+    await runner.init();
+    const c = consumer(runner);
+    await c.start();
+    await publisher.publish([projectCreated('alpha', projectId), projectCreated('beta', projectId)]);
+    await eventually(() => counts(), (x) => x.alpha === 1 && x.beta === 1);
+
+    // Redeliver exactly what Kafka delivered (same offsets), as a consumer restart before commit would.
+    const [cp] = await runner.checkpoints();
+    const last = BigInt(cp.lastOffset);
+    const replay: ConsumedEvent[] = [
+      { topic: topic(), partition: cp.partition, offset: String(last - 1n), event: projectCreated('alpha', projectId) },
+      { topic: topic(), partition: cp.partition, offset: String(last), event: projectCreated('beta', projectId) },
+    ];
+    await runner.handle(replay, { topic: topic(), partition: cp.partition, heartbeat: async () => undefined });
+    expect(await counts()).toEqual({ alpha: 1, beta: 1 });
+    expect(await appliedTotal()).toBe(2);
+    await c.stop();
+  });
+
+  it('dead-letters an undecodable message and a message whose handler keeps failing, and the partition moves on', async () => {
+    const runner = new ProjectionRunner(orm, counter);
+    const c = consumer(runner, 3);
+    await c.start();
+    // Same key as the valid events, so the garbage lands on the same partition and would block it.
+    await publisher.sendRaw(topic(), [{ key: projectId, value: Buffer.from('{not json'), headers: {} }]);
+    await publisher.publish([projectCreated('poison-1', projectId), projectCreated('gamma', projectId)]);
+    await eventually(() => counts(), (x) => x.gamma === 1);
+    const dead = await readDeadLetters(2);
+    expect(dead.map((d) => d.headers['x-original-topic'])).toEqual([topic(), topic()]);
+    expect(dead[0].value).toBe('{not json');
+    expect(dead[0].headers['x-error']).toMatch(/not JSON/);
+    expect(dead[1].headers['x-error']).toMatch(/cannot handle poison-1/);
+    expect(dead[1].headers['x-attempts']).toBe('3');
+    expect(await counts()).toEqual({ alpha: 1, beta: 1, gamma: 1 });
+    await c.stop();
+  });
+
+  it('keeps counting attempts across a consumer restart', async () => {
+    const runner = new ProjectionRunner(orm, counter);
+    const lines: string[] = [];
+    const group = `${prefix}falcoria.counter`;
+    const first = new EventConsumer(kafka, {
+      groupId: group, topics: [topic()], handler: runner.handle, attempts, maxAttempts: 4, deadLetterTopic: dlq(), publisher,
+      logger: quietLogger(lines), backoffMs: () => 200,
+    });
+    await first.start();
+    await publisher.publish([projectCreated('poison-2', projectId), projectCreated('delta', projectId)]);
+    await eventually(async () => lines.filter((l) => l.includes('poison-2') && l.includes('handler failed')).length, (n) => n >= 2);
+    await first.stop();
+    const before = lines.filter((l) => l.includes('handler failed')).length;
+    expect(before).toBeLessThan(4);
+
+    const second = consumer(runner, 4);
+    await second.start();
+    await eventually(() => counts(), (x) => x.delta === 1);
+    const dead = await readDeadLetters(3);
+    const last = dead[dead.length - 1];
+    expect(last.headers['x-error']).toMatch(/poison-2/);
+    expect(last.headers['x-attempts']).toBe('4');
+    await second.stop();
+  });
+
+  it('resumes after a stop mid-stream without loss or double apply', async () => {
+    const runner = new ProjectionRunner(orm, counter);
+    const names = Array.from({ length: 300 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
+    await publisher.publish(names.map((n) => projectCreated(n, projectId)));
+    const a = consumer(runner);
+    await a.start();
+    await eventually(() => appliedTotal(), (n) => n > 10, 30000);
+    await a.stop();
+    const b = consumer(runner);
+    await b.start();
+    await eventually(async () => Object.keys(await counts()).filter((k) => k.startsWith('bulk-')).length, (n) => n === 300);
+    const all = await counts();
+    expect(names.every((n) => all[n] === 1)).toBe(true);
+    await b.stop();
+  });
+
+  it('rebuilds from offset zero into a fresh schema with the same rows', async () => {
+    const live = await new ProjectionRunner(orm, counter).checksum();
+    const { schema, applied } = await rebuildProjection(orm, kafka, counter, { topics: [topic()], groupId: `${prefix}falcoria.rebuild.counter`, swap: false,
+      deadLetters: { topic: dlq(), liveGroupId: `${prefix}falcoria.counter` },
+    });
+    expect(applied).toBeGreaterThan(300);
+    const rebuilt = await new ProjectionRunner(orm, counter, schema).checksum();
+    expect(rebuilt).toBe(live);
+    expect(await counts(schema)).toEqual(await counts());
+  });
+
+  it('refuses to rebuild past a message the live consumer never skipped (no silent divergence)', async () => {
+    await expect(
+      rebuildProjection(orm, kafka, counter, { topics: [topic()], groupId: `${prefix}falcoria.rebuild.counter2`, swap: false }),
+    ).rejects.toThrow(/cannot handle poison-1/);
+  });
+
+  it('a consumer whose position is ahead of the checkpoint (after a rebuild swap) seeks back instead of leaving a hole', async () => {
+    const runner = new ProjectionRunner(orm, counter);
+    const [cp] = await runner.checkpoints();
+    const ahead = String(BigInt(cp.lastOffset) + 5n);
+    await expect(
+      runner.handle([{ topic: topic(), partition: cp.partition, offset: ahead, event: projectCreated('late', projectId) }], {
+        topic: topic(), partition: cp.partition, heartbeat: async () => undefined,
+      }),
+    ).rejects.toMatchObject({ offset: String(BigInt(cp.lastOffset) + 1n) });
+    expect((await counts()).late).toBeUndefined();
+  });
+});
