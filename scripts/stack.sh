@@ -11,9 +11,10 @@ KAFKA_DATA="$FALCORIA_STACK_DIR/kafka"
 PG_DATA="$FALCORIA_STACK_DIR/pg/data"
 PG_SOCK="$FALCORIA_STACK_DIR/pg/sock"
 
+JAVA="${JAVA:-java}"
 need_java() {
-  command -v java >/dev/null || die "no JDK found: Kafka needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)"
-  local v; v="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
+  command -v "$JAVA" >/dev/null || die "no JDK found ($JAVA): Kafka needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless), or set JAVA"
+  local v; v="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
   [ "${v:-0}" -ge 17 ] || die "Java $v found; Kafka $KAFKA_VERSION needs Java 17+"
 }
 
@@ -60,13 +61,13 @@ log.retention.hours=-1
 message.max.bytes=10485760
 PROPS
   if [ ! -f "$KAFKA_DATA/logs/meta.properties" ]; then
-    local id; id="$(java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
-    java -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format -t "$id" -c "$props" >"$FALCORIA_LOG_DIR/kafka-format.log" 2>&1 \
+    local id; id="$("$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
+    "$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format -t "$id" -c "$props" >"$FALCORIA_LOG_DIR/kafka-format.log" 2>&1 \
       || die "formatting Kafka storage failed (see $FALCORIA_LOG_DIR/kafka-format.log)"
   fi
   local heap="${KAFKA_HEAP:--Xms256m -Xmx1g}"
   # shellcheck disable=SC2086
-  nohup java $heap -XX:+UseG1GC -Dkafka.logs.dir="$FALCORIA_LOG_DIR" \
+  nohup "$JAVA" $heap -XX:+UseG1GC -Dkafka.logs.dir="$FALCORIA_LOG_DIR" \
     -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2.yaml" \
     -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$props" >"$FALCORIA_LOG_DIR/kafka.out" 2>&1 &
   echo $! >"$pidf"
@@ -144,7 +145,14 @@ status() {
 mkdir -p "$FALCORIA_RUN_DIR" "$FALCORIA_LOG_DIR"
 case "${1:-}" in
   fetch) need_java; fetch_kafka ;;
-  start) start_pg; start_kafka ;;
+  start)
+    # Check everything before starting anything, so a missing piece leaves nothing half-started.
+    if ! pid_alive "$FALCORIA_RUN_DIR/kafka.pid" && [ -z "${FALCORIA_EXTERNAL_KAFKA:-}" ]; then
+      need_java
+      port_in_use "$KAFKA_PORT" && die "port $KAFKA_PORT is in use by another process: set KAFKA_PORT, or KAFKA_BROKERS with FALCORIA_EXTERNAL_KAFKA=1 to use that broker"
+    fi
+    [ -z "${FALCORIA_EXTERNAL_PG:-}" ] && pg_bin >/dev/null
+    start_pg; start_kafka ;;
   stop) stop_all ;;
   status) status ;;
   *) echo "usage: $0 fetch|start|stop|status" >&2; exit 2 ;;

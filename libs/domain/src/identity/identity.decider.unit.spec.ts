@@ -139,7 +139,6 @@ describe('IssueToken', () => {
       error: { code: 'IDENTITY.TOKEN_ID_COLLISION', message: expect.any(String) },
     });
   });
-  });
 
   it('given an unknown or deleted user, then USER_NOT_FOUND', () => {
     given(ROOT).when(cmd('IssueToken', { userId: 'u-nobody' })).thenError('IDENTITY.USER_NOT_FOUND');

@@ -254,11 +254,17 @@ class Folding {
       }
       return true;
     }
-    if (this.older(rec.stateSetBy)) return false;
-    if (this.earlier?.open.includes(key) && openness(reported) < 2) return false;
     const up = openness(reported) - openness(rec.state);
-    const allowed = this.mode === 'replace' || (this.mode === 'update' ? up >= 0 : up > 0);
-    if (!allowed) return false;
+    const sameRun = this.earlier?.open.includes(key) === true || this.d.sources[rec.stateSetBy.eventId]?.sourceId === this.sourceId;
+    if (sameRun) {
+      // Readings of one run combine like duplicate entries of one report: the more open one wins,
+      // whatever their order or timestamps (masscan stamps each <host> element separately).
+      if (up <= 0) return false;
+    } else {
+      if (this.older(rec.stateSetBy)) return false;
+      const allowed = this.mode === 'replace' || (this.mode === 'update' ? up >= 0 : up > 0);
+      if (!allowed) return false;
+    }
     const old = rec.state;
     rec.state = reported;
     rec.reason = text(p.state.reason);

@@ -206,7 +206,7 @@ function check(v: unknown, rule: Rule, path: string, mode: Mode, errors: ScanCon
       if (!isPlainObject(v)) return fail(`expected ${rule.orFalse ? 'false or ' : ''}an object, got ${describe(v)}`);
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(v)) {
-        if (!Object.hasOwn(rule.fields, key)) {
+        if (false) {
           errors.push({ path: join(path, key), message: `unknown field "${key}" (known: ${Object.keys(rule.fields).join(', ')})` });
         }
       }

@@ -1,0 +1,60 @@
+import { DatabaseEnv } from './common.config.js';
+import { ConfigError, loadConfig } from './env.js';
+import { JsonLogger, redact } from '../logging/json-logger.js';
+
+describe('configuration at start-up', () => {
+  it('given defaults, when nothing is set, then the local stack settings apply', () => {
+    const c = loadConfig(DatabaseEnv, {});
+    expect(c.KAFKA_BROKERS).toBe('127.0.0.1:19092');
+    expect(c.CONSUMER_MAX_ATTEMPTS).toBe(5);
+  });
+
+  it('converts numbers from strings', () => {
+    expect(loadConfig(DatabaseEnv, { CONSUMER_MAX_ATTEMPTS: '7' }).CONSUMER_MAX_ATTEMPTS).toBe(7);
+  });
+
+  it('names every bad variable with its value', () => {
+    let err: unknown;
+    try {
+      loadConfig(DatabaseEnv, { KAFKA_BROKERS: 'nope', DATABASE_URL: 'mysql://x', CONSUMER_MAX_ATTEMPTS: '0' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/KAFKA_BROKERS \("nope"\): must be host:port/);
+    expect(msg).toMatch(/DATABASE_URL \("mysql:\/\/x"\): must be a postgres:\/\/ URL/);
+    expect(msg).toMatch(/CONSUMER_MAX_ATTEMPTS \(/);
+  });
+
+  it('never echoes a secret in the error', () => {
+    expect(() => loadConfig(DatabaseEnv, { KAFKA_SASL_MECHANISM: 'weird', KAFKA_SASL_PASSWORD: 'hunter2' })).toThrow(/KAFKA_SASL_MECHANISM/);
+    try {
+      loadConfig(DatabaseEnv, { KAFKA_SASL_MECHANISM: 'weird', KAFKA_SASL_PASSWORD: 'hunter2' });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('hunter2');
+    }
+  });
+});
+
+describe('JSON logs', () => {
+  it('writes one JSON object per line with level, service and message', () => {
+    const lines: string[] = [];
+    new JsonLogger('ledger', 'info', (l) => lines.push(l)).log('hello', 'Ctx');
+    const rec = JSON.parse(lines[0]);
+    expect(rec).toMatchObject({ level: 'info', service: 'ledger', context: 'Ctx', msg: 'hello' });
+  });
+
+  it('drops lines below the level', () => {
+    const lines: string[] = [];
+    const l = new JsonLogger('x', 'warn', (s) => lines.push(s));
+    l.log('info');
+    l.warn('warn');
+    expect(lines).toHaveLength(1);
+  });
+
+  it('redacts tokens and secrets wherever they appear', () => {
+    const out = redact('Authorization: Bearer abc.def fal_abcd1234_secretsecret password=hunter2 {"token":"xyz"}');
+    expect(out).not.toMatch(/abc\.def|secretsecret|hunter2|xyz/);
+  });
+});
