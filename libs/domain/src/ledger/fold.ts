@@ -255,13 +255,15 @@ class Folding {
       return true;
     }
     const up = openness(reported) - openness(rec.state);
-    const sameRun = this.earlier?.open.includes(key) === true || this.d.sources[rec.stateSetBy.eventId]?.sourceId === this.sourceId;
-    if (sameRun) {
+    if (this.d.sources[rec.stateSetBy.eventId]?.sourceId === this.sourceId) {
       // Readings of one run combine like duplicate entries of one report: the more open one wins,
       // whatever their order or timestamps (masscan stamps each <host> element separately).
       if (up <= 0) return false;
     } else {
       if (this.older(rec.stateSetBy)) return false;
+      // Another source changed the port between two elements of this run; this run's later element
+      // still may not take back what its earlier one reported open.
+      if (this.earlier?.open.includes(key) && openness(reported) < 2) return false;
       const allowed = this.mode === 'replace' || (this.mode === 'update' ? up >= 0 : up > 0);
       if (!allowed) return false;
     }
@@ -363,9 +365,13 @@ class Folding {
     track: boolean,
     at: { proto: Protocol; port: number } | null,
   ): void {
+    // One value per id, or a report naming an id twice would flip the fact (and its provenance) on every replay.
+    const byId = new Map<string, NmapScript>();
     for (const s of scripts) {
       const id = s.id.trim();
-      if (id === '' || (s.output.trim() === '' && s.nodes.length === 0)) continue;
+      if (id !== '' && !(s.output.trim() === '' && s.nodes.length === 0)) byId.set(id, s);
+    }
+    for (const [id, s] of [...byId].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const value = plain({ id, output: s.output, nodes: s.nodes });
       const cur = into[id];
       if (cur !== undefined && (sameJson(cur.value, value) || this.older(cur))) continue;
@@ -457,9 +463,12 @@ class Folding {
 
   /** IP addresses accumulate; a host has one MAC, so a different MAC replaces the old one. */
   private mergeAddresses(): void {
-    for (const a of this.obs.host.addresses) {
+    const reported = this.obs.host.addresses.filter((a) => a.addr.trim() !== '');
+    // A second MAC in one report would evict the first on every replay; the last one stands for the host.
+    const lastMac = reported.filter((a) => a.addrtype === 'mac').at(-1);
+    for (const a of reported) {
+      if (a.addrtype === 'mac' && a !== lastMac) continue;
       const addr = a.addr.trim();
-      if (addr === '') continue;
       const vendor = text(a.vendor);
       const found = this.d.addresses.findIndex((x) => x.addrtype === a.addrtype && x.addr.toLowerCase() === addr.toLowerCase());
       if (found >= 0) {

@@ -169,7 +169,7 @@ class NmapReportReader {
 
   /** text written before the root element; null once the root has opened */
   private prolog: string | null = '';
-  private prologEventPos = 0;
+  private doctypeSeen = false;
   private rootOpen = false;
   private rootClosed = false;
   private runEmitted = false;
@@ -216,6 +216,8 @@ class NmapReportReader {
 
     const p = new SaxesParser({ xmlns: false, position: true });
     this.p = p;
+    // saxes stores each handler as a new property under a computed key; V8 turns the parser into
+    // a slow dictionary-mode object at the 9th one, making it ~5x slower. Keep this list <= 8.
     p.on('opentag', (t) => this.onOpen(t));
     p.on('closetag', (t) => this.onClose(t));
     p.on('text', (t) => this.onText(t));
@@ -225,8 +227,6 @@ class NmapReportReader {
       this.declaredEncoding = d.encoding;
       this.onPrologEvent();
     });
-    p.on('comment', () => this.onPrologEvent());
-    p.on('processinginstruction', () => this.onPrologEvent());
     p.on('error', (e) => {
       throw this.xmlError(e);
     });
@@ -284,7 +284,7 @@ class NmapReportReader {
       throw new ReportError('REPORT.EMPTY', `${this.source} is empty (0 bytes)`);
     }
     if (!this.rootOpen) {
-      const pending = this.prolog === null ? '' : this.prolog.slice(this.prologEventPos);
+      const pending = (this.prolog ?? '').replace(/<\?[^]*?\?>|<!--[^]*?-->|<!DOCTYPE[^>]*>/g, '');
       if (pending.trim() === '') {
         throw new ReportError('REPORT.EMPTY', `${this.source} contains no <nmaprun> element (only ${this.charsIn} characters of whitespace, XML declaration or comments)`);
       }
@@ -452,11 +452,11 @@ class NmapReportReader {
 
   private onPrologEvent(): void {
     this.lastPos = this.p.position;
-    if (this.prolog !== null) this.prologEventPos = this.lastPos;
   }
 
   private onDoctype(d: string): void {
     this.onPrologEvent();
+    this.doctypeSeen = true;
     if (this.allowNmapDoctype && (/^\s*nmaprun\s*$/.test(d) || NMAP_PUBLIC_DOCTYPE.test(d))) return;
     throw this.err(
       'REPORT.DTD_FORBIDDEN',
@@ -471,8 +471,9 @@ class NmapReportReader {
    * runaway declaration as soon as it appears so nothing of it is buffered.
    */
   private checkDoctypeEarly(): void {
+    if (this.doctypeSeen) return;
     const prolog = this.prolog!;
-    const at = prolog.indexOf('<!DOCTYPE', this.prologEventPos > 16 ? this.prologEventPos - 16 : 0);
+    const at = prolog.indexOf('<!DOCTYPE');
     if (at < 0) return;
     const close = prolog.indexOf('>', at);
     const decl = close < 0 ? prolog.slice(at) : prolog.slice(at, close);

@@ -71,17 +71,18 @@ export type ScanConfigOverrideValidation =
   | { readonly ok: true; readonly override: ScanConfigOverride }
   | { readonly ok: false; readonly errors: readonly ScanConfigError[] };
 
-export const DEFAULT_SERVICES: ServicesConfig = {
+// Frozen: every profile and request is merged onto these, so a stray mutation would change all scans.
+export const DEFAULT_SERVICES: ServicesConfig = Object.freeze({
   defaultScripts: false,
   aggressive: false,
   osDetection: false,
   traceroute: false,
   timeoutSeconds: 1800,
-};
+});
 
-export const DEFAULT_SCAN_CONFIG: ScanConfig = {
-  openPorts: {
-    protocols: ['tcp'],
+export const DEFAULT_SCAN_CONFIG: ScanConfig = Object.freeze({
+  openPorts: Object.freeze({
+    protocols: Object.freeze(['tcp'] as const),
     allPorts: true,
     scanType: 'syn',
     hostDiscovery: false,
@@ -89,12 +90,12 @@ export const DEFAULT_SCAN_CONFIG: ScanConfig = {
     maxRetries: 1,
     minRate: 2000,
     timeoutSeconds: 1800,
-  },
+  } as const),
   services: DEFAULT_SERVICES,
   importMode: 'insert',
   singleResolve: false,
   shards: 1,
-};
+} as const);
 
 export const SCAN_CONFIG_LIMITS = {
   maxRetries: [0, 10],
@@ -206,7 +207,7 @@ function check(v: unknown, rule: Rule, path: string, mode: Mode, errors: ScanCon
       if (!isPlainObject(v)) return fail(`expected ${rule.orFalse ? 'false or ' : ''}an object, got ${describe(v)}`);
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(v)) {
-        if (false) {
+        if (!Object.hasOwn(rule.fields, key)) {
           errors.push({ path: join(path, key), message: `unknown field "${key}" (known: ${Object.keys(rule.fields).join(', ')})` });
         }
       }

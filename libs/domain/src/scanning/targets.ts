@@ -364,3 +364,36 @@ export function targetSetHas(set: TargetSet, ip: string): boolean {
   if (p === null) return false;
   return p.family === 4 ? containsPoint(set.v4, p.value) : containsPoint(set.v6, p.value);
 }
+
+/** A TargetSet as JSON-safe data (bigints cannot go into an event payload): inclusive [first, last] address pairs. */
+export interface TargetSetJson {
+  readonly ranges: readonly (readonly [first: string, last: string])[];
+}
+
+export function targetSetToJson(set: TargetSet): TargetSetJson {
+  return {
+    ranges: [
+      ...set.v4.map(([lo, hi]) => [formatIPv4(lo), formatIPv4(hi)] as const),
+      ...set.v6.map(([lo, hi]) => [formatIPv6(lo), formatIPv6(hi)] as const),
+    ],
+  };
+}
+
+/** Rebuilds (and re-merges) a TargetSet from JSON read off the wire; throws RangeError on anything malformed. */
+export function targetSetFromJson(json: unknown): TargetSet {
+  const ranges = (json as TargetSetJson | null)?.ranges;
+  if (!Array.isArray(ranges)) throw new RangeError('target set JSON needs a ranges list');
+  const v4: Interval<number>[] = [];
+  const v6: Interval<bigint>[] = [];
+  ranges.forEach((r: unknown, i) => {
+    const [a, b] = Array.isArray(r) && r.length === 2 ? r : [];
+    const lo = typeof a === 'string' ? parseIp(a) : null;
+    const hi = typeof b === 'string' ? parseIp(b) : null;
+    if (lo === null || hi === null || lo.family !== hi.family || hi.value < lo.value) {
+      throw new RangeError(`ranges[${i}] must be [first, last] IP literals of one family, first ≤ last`);
+    }
+    if (lo.family === 4) v4.push([lo.value, hi.value as number]);
+    else v6.push([lo.value, hi.value as bigint]);
+  });
+  return { v4: mergeIntervals(v4, V4_OPS), v6: mergeIntervals(v6, V6_OPS) };
+}
