@@ -22,7 +22,7 @@ fetch_kafka() {
   [ -f "$KAFKA_HOME/libs/kafka_2.13-$KAFKA_VERSION.jar" ] && return 0
   command -v mvn >/dev/null || die "Maven (mvn) is needed once to fetch the Kafka broker jars (Debian: apt-get install maven)"
   log "fetching Kafka $KAFKA_VERSION jars from Maven Central"
-  rm -rf "$KAFKA_HOME.tmp"
+  mkdir -p "$FALCORIA_CACHE_DIR"; rm -rf "$KAFKA_HOME.tmp"
   (cd "$ROOT/scripts/kafka" && mvn -q -B dependency:copy-dependencies -Dkafka.version="$KAFKA_VERSION" \
       -DoutputDirectory="$KAFKA_HOME.tmp/libs" >"$FALCORIA_CACHE_DIR/mvn.log" 2>&1) \
     || die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION (see $FALCORIA_CACHE_DIR/mvn.log)"

@@ -194,6 +194,7 @@ class NmapReportReader {
   private scriptTarget: NmapScript[] = [];
   private script: ScriptFrame | undefined;
   private elemKey: string | undefined;
+  private readonly textFn: (t: string) => void;
   private capturing = false;
   private text = '';
   private cpeTarget: string[] | undefined;
@@ -218,10 +219,15 @@ class NmapReportReader {
     this.p = p;
     // saxes stores each handler as a new property under a computed key; V8 turns the parser into
     // a slow dictionary-mode object at the 9th one, making it ~5x slower. Keep this list <= 8.
-    p.on('opentag', (t) => this.onOpen(t));
-    p.on('closetag', (t) => this.onClose(t));
-    p.on('text', (t) => this.onText(t));
-    p.on('cdata', (t) => this.onText(t));
+    p.on('opentag', this.onOpen.bind(this));
+    p.on('closetag', this.onClose.bind(this));
+    // Only <elem> and <cpe> carry text we keep, so the text handler is attached just while one is
+    // open: saxes then neither slices nor reports the whitespace between all other tags. Size
+    // limits still hold because every tag event checks the span since the previous event.
+    this.textFn = this.onText.bind(this);
+    p.on('text', this.textFn);
+    p.off('text');
+    p.on('cdata', this.textFn);
     p.on('doctype', (d) => this.onDoctype(d));
     p.on('xmldecl', (d) => {
       this.declaredEncoding = d.encoding;
@@ -449,6 +455,7 @@ class NmapReportReader {
       if (this.text.length > this.maxValue) this.tooLarge();
     }
   }
+
 
   private onPrologEvent(): void {
     this.lastPos = this.p.position;
@@ -800,12 +807,14 @@ class NmapReportReader {
   private beginCapture(): void {
     this.capturing = true;
     this.text = '';
+    this.p.on('text', this.textFn);
   }
 
   private endCapture(): string {
     const v = this.text;
     this.capturing = false;
     this.text = '';
+    this.p.off('text');
     return v;
   }
 

@@ -10,7 +10,7 @@ export type ScanType = 'syn' | 'connect';
 /** Phase 1: which ports are open. Exactly one of ports, topPorts, allPorts. */
 export interface OpenPortsConfig {
   readonly protocols: readonly ScanProtocol[];
-  /** "22,80,8000-8100"; normalised by the validator to sorted, merged ranges. */
+  /** "22,80,8000-8100", for every protocol listed; normalised by the validator to sorted, merged ranges. */
   readonly ports?: string;
   readonly topPorts?: number;
   readonly allPorts?: true;

@@ -123,6 +123,12 @@ describe('mergeConfig', () => {
     expect(on.services).toEqual({ ...DEFAULT_SCAN_CONFIG.services, defaultScripts: true });
   });
 
+  it('cannot have its defaults changed by accident', () => {
+    expect(() => {
+      (DEFAULT_SCAN_CONFIG.openPorts as { minRate?: number }).minRate = 1;
+    }).toThrow(TypeError);
+  });
+
   it('leaves the base untouched', () => {
     const before = JSON.stringify(DEFAULT_SCAN_CONFIG);
     mergeConfig(DEFAULT_SCAN_CONFIG, { openPorts: { topPorts: 100 }, shards: 2, importMode: 'append' });

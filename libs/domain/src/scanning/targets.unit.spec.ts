@@ -1,4 +1,4 @@
-import { countTargets, iterateTargets, parseTargets, targetSetHas, type RefusedTargetInput } from './targets.js';
+import { countTargets, iterateTargets, parseTargets, targetSetFromJson, targetSetHas, targetSetToJson, type RefusedTargetInput } from './targets.js';
 import { TargetScopeError, validateTargetScope } from './scope.js';
 
 const all = (inputs: string[], opts = {}) => [...iterateTargets(parseTargets(inputs, opts).targets)];
@@ -157,6 +157,11 @@ describe('parseTargets: scope', () => {
     expect(p.hostnames).toEqual(['example.com']);
   });
 
+  it('matches "*.name" below the name only', () => {
+    const p = parseTargets(['a.example.com', 'x.y.example.com', 'example.com', 'badexample.com'], { scope: { allow: ['*.example.com'] } });
+    expect(p.inputs.map((o) => o.status)).toEqual(['pending', 'pending', 'refused', 'refused']);
+  });
+
   it('refuses an invalid scope with the entries named', () => {
     expect(validateTargetScope({ allow: ['10.0.0.0/40', 'ok.example'], deny: ['a b'] })).toEqual([
       expect.objectContaining({ list: 'allow', index: 0 }),
@@ -187,4 +192,20 @@ describe('lazy expansion', () => {
     const it = iterateTargets(parseTargets(['0.0.0.0/0'], { cidrCap: { ipv4: 0 } }).targets);
     expect([it.next().value, it.next().value]).toEqual(['0.0.0.0', '0.0.0.1']);
   });
+});
+
+describe('target sets as JSON', () => {
+  it('round-trip through JSON text', () => {
+    const set = parseTargets(['10.0.0.0/24', '10.0.2.1', '2001:db8::/126']).targets;
+    const json = JSON.parse(JSON.stringify(targetSetToJson(set)));
+    expect(json).toEqual({ ranges: [['10.0.0.0', '10.0.0.255'], ['10.0.2.1', '10.0.2.1'], ['2001:db8::', '2001:db8::3']] });
+    expect(targetSetFromJson(json)).toEqual(set);
+  });
+
+  it.each([null, {}, { ranges: [['10.0.0.2', '10.0.0.1']] }, { ranges: [['10.0.0.1', '::1']] }, { ranges: [['-iL', 'x']] }, { ranges: [['10.0.0.1']] }])(
+    'refuses %j',
+    (json) => {
+      expect(() => targetSetFromJson(json)).toThrow(RangeError);
+    },
+  );
 });

@@ -58,8 +58,8 @@ export async function createHttpApp(module: () => DynamicModule, opts: RunHttpOp
 export async function runHttpApp(module: () => DynamicModule, opts: RunHttpOptions): Promise<INestApplication | undefined> {
   try {
     const app = await createHttpApp(module, opts);
-    await app.listen(opts.port, opts.host ?? '127.0.0.1');
-    new JsonLogger(opts.service).info({ msg: `${opts.service} listening`, url: `http://${opts.host ?? '127.0.0.1'}:${opts.port}` });
+    await app.listen(opts.port, opts.host ?? process.env.HTTP_HOST ?? '127.0.0.1');
+    new JsonLogger(opts.service).info({ msg: `${opts.service} listening`, url: `http://${opts.host ?? process.env.HTTP_HOST ?? '127.0.0.1'}:${opts.port}` });
     return app;
   } catch (e) {
     if (e instanceof ConfigError) {
