@@ -13,7 +13,7 @@ start_app() { # name entry port-var port
   local name="$1" entry="$2" pidf="$FALCORIA_RUN_DIR/app-$1.pid"
   if pid_alive "$pidf"; then log "$name already running (pid $(cat "$pidf"))"; return 0; fi
   port_in_use "$4" && die "port $4 for $name is in use by another process: set $3"
-  nohup node "$entry" >>"$FALCORIA_LOG_DIR/$name.log" 2>&1 &
+  nohup node --disable-warning=TimeoutNegativeWarning "$entry" >>"$FALCORIA_LOG_DIR/$name.log" 2>&1 &
   echo $! >"$pidf"
 }
 
@@ -38,7 +38,7 @@ wait_ready worker "http://127.0.0.1:$WORKER_PORT/ready"
 
 TOKEN_LINE=""
 if [ -f dist/apps/ledger-projector/src/admin.js ]; then
-  TOKEN_LINE="$(node dist/apps/ledger-projector/src/admin.js bootstrap 2>>"$FALCORIA_LOG_DIR/admin.log" || true)"
+  TOKEN_LINE="$(node --disable-warning=TimeoutNegativeWarning dist/apps/ledger-projector/src/admin.js bootstrap 2>>"$FALCORIA_LOG_DIR/admin.log" || true)"
 fi
 
 cat <<INFO

@@ -1,20 +1,21 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { InfraModule } from '#platform';
+import { AccessCommandsService } from './access/access-commands.service.js';
 import { LedgerEnv } from './ledger.config.js';
 import { LedgerConsumerService } from './projection/ledger-consumer.service.js';
-import { CreateProjectHttpController } from './projects/create-project/create-project.http.controller.js';
-import { QueryProjectsHttpController } from './projects/query-projects/query-projects.http.controller.js';
+import { ProjectsHttpController } from './projects/projects.http.controller.js';
+import { UsersHttpController } from './users/users.http.controller.js';
 
-const httpControllers = [CreateProjectHttpController, QueryProjectsHttpController];
+export const httpControllers = [UsersHttpController, ProjectsHttpController];
 
 @Module({})
 export class LedgerModule {
   static register(): DynamicModule {
     return {
       module: LedgerModule,
-      imports: [InfraModule.forRoot({ service: 'ledger', env: LedgerEnv, database: true })],
+      imports: [InfraModule.forRoot({ service: 'ledger', env: LedgerEnv, database: true, accessView: true })],
       controllers: httpControllers,
-      providers: [LedgerConsumerService],
+      providers: [LedgerConsumerService, AccessCommandsService],
     };
   }
 }

@@ -7,7 +7,7 @@ export class TaskerModule {
   static register(): DynamicModule {
     return {
       module: TaskerModule,
-      imports: [InfraModule.forRoot({ service: 'tasker', env: TaskerEnv, database: true })],
+      imports: [InfraModule.forRoot({ service: 'tasker', env: TaskerEnv, database: true, accessView: true })],
     };
   }
 }

@@ -10,7 +10,7 @@ export class WorkerModule {
   static register(nmap: NmapInfo): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [InfraModule.forRoot({ service: 'worker', env: WorkerEnv, database: false })],
+      imports: [InfraModule.forRoot({ service: 'worker', env: WorkerEnv, database: false, accessView: false })],
       providers: [{ provide: NMAP, useValue: nmap }],
     };
   }

@@ -10,3 +10,7 @@ export * from './db/pg-attempt-store.js';
 export * from './db/projection.js';
 export * from './infra.module.js';
 export * from './http/run-app.js';
+export * from './auth/access-view.js';
+export * from './auth/access.decorator.js';
+export * from './auth/auth.guard.js';
+export * from './auth/command-lock.js';

@@ -9,6 +9,10 @@ import { createKafka } from './kafka/kafka-client.js';
 import { EventPublisher } from './kafka/event-publisher.js';
 import { ensureTopics } from './kafka/topic-admin.js';
 import { JsonLogger } from './logging/json-logger.js';
+import { APP_GUARD } from '@nestjs/core';
+import { Public } from './auth/access.decorator.js';
+import { AccessView } from './auth/access-view.js';
+import { ACCESS_VIEW, AUTH_LOGGER, AuthGuard } from './auth/auth.guard.js';
 
 export const CONFIG = Symbol('CONFIG');
 export const LOGGER = Symbol('LOGGER');
@@ -22,6 +26,8 @@ export interface InfraOptions<E extends KafkaEnv> {
   readonly env: new () => E;
   /** Processes without a database (the worker) leave this false. */
   readonly database: boolean;
+  /** HTTP apps that authenticate callers keep identity and memberships in memory. */
+  readonly accessView: boolean;
 }
 
 /** Readiness means the process can do its job: Kafka answers a metadata request and PostgreSQL a query. */
@@ -55,11 +61,13 @@ export class HealthController {
     @Inject(ORM) private readonly orm: MikroORM | null,
   ) {}
 
+  @Public()
   @Get('health')
   health() {
     return { status: 'ok' };
   }
 
+  @Public()
   @Get('ready')
   async ready() {
     const checks = await checkReadiness(this.kafka, this.orm);
@@ -73,8 +81,10 @@ class Closer implements OnApplicationShutdown {
   constructor(
     private readonly publisher: EventPublisher,
     private readonly orm: MikroORM | null,
+    private readonly view: AccessView | null,
   ) {}
   async onApplicationShutdown(): Promise<void> {
+    await this.view?.stop().catch(() => undefined);
     await this.publisher.disconnect().catch(() => undefined);
     await this.orm?.close().catch(() => undefined);
   }
@@ -113,14 +123,26 @@ export class InfraModule {
           return s;
         },
       },
-      { provide: Closer, inject: [PUBLISHER, ORM], useFactory: (p: EventPublisher, o: MikroORM | null) => new Closer(p, o) },
+      {
+        provide: ACCESS_VIEW,
+        inject: [KAFKA, PUBLISHER],
+        useFactory: async (kafka: Kafka) => {
+          if (!opts.accessView) return null;
+          const v = new AccessView(kafka, config.KAFKA_TOPIC_PREFIX, opts.service, logger);
+          await v.start();
+          return v;
+        },
+      },
+      { provide: AUTH_LOGGER, useValue: logger },
+      { provide: APP_GUARD, useClass: AuthGuard },
+      { provide: Closer, inject: [PUBLISHER, ORM, ACCESS_VIEW], useFactory: (p: EventPublisher, o: MikroORM | null, v: AccessView | null) => new Closer(p, o, v) },
     ];
     return {
       module: InfraModule,
       global: true,
       controllers: [HealthController],
       providers,
-      exports: [CONFIG, LOGGER, KAFKA, ORM, PUBLISHER, ATTEMPTS],
+      exports: [CONFIG, LOGGER, KAFKA, ORM, PUBLISHER, ATTEMPTS, ACCESS_VIEW],
     };
   }
 }

@@ -3,6 +3,7 @@ import { classifyPort, explainPort, lastScannedAt } from './classify.js';
 import { foldHostDeleted, foldObservation } from './fold.js';
 import type { Change, HostState } from './host-state.js';
 import { IP, actor, day, describeChange, foldAll, given, metaFor, observe, port, script } from './ledger.testkit.js';
+import { tallyImport } from './import-counts.js';
 import { normaliseRanges, subtractRanges } from './port-ranges.js';
 
 const ssh = () => port('22/tcp', 'open', { name: 'ssh', product: 'OpenSSH', version: '8.2p1' });
@@ -120,6 +121,26 @@ describe('counts', () => {
   });
 });
 
+describe('tallyImport', () => {
+  it('counts a host once under its strongest outcome and sums ports and changes', () => {
+    const results: { ip: string; result: ReturnType<typeof foldObservation> }[] = [];
+    const knownHost = foldAll([observe({ ip: '10.0.0.2', ports: [ssh()] })]);
+    const elements = [
+      observe({ source: 'imp-m', mode: 'insert', at: 2, ports: [port('80/tcp')] }),
+      observe({ source: 'imp-m', mode: 'insert', at: 2, ports: [port('443/tcp')] }),
+    ];
+    let fresh: HostState | null = null;
+    elements.forEach((o, i) => {
+      const r = foldObservation(fresh, o, metaFor(`m${i}`, o));
+      fresh = r.state;
+      results.push({ ip: IP, result: r });
+    });
+    const known = observe({ ip: '10.0.0.2', source: 'imp-m', mode: 'insert', at: 2, ports: [port('80/tcp')] });
+    results.push({ ip: '10.0.0.2', result: foldObservation(knownHost, known, metaFor('m9', known)) });
+    expect(tallyImport(results)).toEqual({ hostsCreated: 1, hostsUpdated: 0, hostsUnchanged: 1, portsOpened: 2, portsClosed: 0, changes: 3 });
+  });
+});
+
 describe('same-source merge beyond absence', () => {
   it('given an element of import M reported 80 open, when a later element of M reads it closed, then it stays open', () => {
     given(base(), observe({ source: 'imp-m', mode: 'replace', at: 2, ports: [port('80/tcp', 'open'), ssh()] }))
@@ -140,6 +161,12 @@ describe('same-source merge beyond absence', () => {
     )
       .when(observe({ source: 'imp-m', mode: 'replace', at: 4, ports: [port('443/tcp')] }))
       .then({ changes: ['443/tcp state: — → open'], ports: { '80/tcp': { state: 'filtered' } } });
+  });
+
+  it('within one run, a reading no more open than the first does not flip it (closed then filtered stays closed)', () => {
+    given(observe({ source: 'imp-m', mode: 'replace', ports: [port('25/tcp', 'closed')] }))
+      .when(observe({ source: 'imp-m', mode: 'replace', at: 2, ports: [port('25/tcp', 'filtered')] }))
+      .then({ changes: [], ports: { '25/tcp': { state: 'closed' } } });
   });
 
   it('a replace PTR answer does not remove a name the same run added', () => {

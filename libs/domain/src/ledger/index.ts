@@ -4,3 +4,4 @@ export { classifyPort, explainPort, lastScannedAt, type PortClass, type NmapPort
 export { canonicalJson, canonicalHash, sameJson } from './canonical-json.js';
 export { normaliseRanges, subtractRanges, rangeContaining, formatRange } from './port-ranges.js';
 export { compareTime } from './time.js';
+export { tallyImport, type ImportCounts } from './import-counts.js';

@@ -272,6 +272,7 @@ class NmapReportReader {
         throw this.err('REPORT.TOO_LARGE', `more than ${MAX_PROLOG} characters before the root element; an nmap report starts with <nmaprun> within a few hundred bytes`);
       }
       this.checkDoctypeEarly();
+      this.checkStartsWithMarkup();
     }
     this.p.write(text);
     this.written += text.length;
@@ -312,10 +313,12 @@ class NmapReportReader {
     if (d > this.maxDepth) {
       throw this.err('REPORT.TOO_DEEP', `elements nest deeper than ${this.maxDepth} levels (at <${tag.name}>); nmap reports nest about 10 deep`);
     }
+    const parent = this.ctx[d - 1];
+    // Each child of <nmaprun> (a host, a pre/post-script block, a taskprogress...) is one record.
+    if (parent === C_ROOT) this.unitElements = 0;
     if (++this.unitElements > this.maxUnit) {
       throw this.err('REPORT.TOO_LARGE', `more than ${this.maxUnit} elements inside one record (${this.unitName()})`);
     }
-    const parent = this.ctx[d - 1];
     if (parent === C_SKIP) {
       this.ctx[d] = C_SKIP;
       return;
@@ -492,6 +495,29 @@ class NmapReportReader {
     }
   }
 
+  /**
+   * saxes reports text before the root only once the text run ends, which for a non-XML upload
+   * (nmap -oN, a PDF) means after a whole slice. Refuse at its first character instead.
+   */
+  private checkStartsWithMarkup(): void {
+    const prolog = this.prolog!;
+    const m = /\S/.exec(prolog);
+    if (m === null || m[0] === '<') return;
+    const before = prolog.slice(0, m.index);
+    const line = 1 + (before.match(/\n/g)?.length ?? 0);
+    const column = m.index - before.lastIndexOf('\n');
+    const first = m[0];
+    const hint =
+      first === '{' || first === '['
+        ? 'this looks like JSON, e.g. masscan -oJ/-oD; upload nmap or masscan -oX XML instead'
+        : 'is it nmap -oN/-oG text output? Upload the -oX file';
+    throw new ReportError(
+      'REPORT.NOT_XML',
+      `${this.source} is not XML: it starts with ${JSON.stringify(prolog.slice(m.index, m.index + 20))} at line ${line}, column ${column} instead of "<" (${hint})`,
+      { line, column },
+    );
+  }
+
   // ---------------------------------------------------------------- elements
 
   private openRoot(name: string, a: Attrs): number {
@@ -529,12 +555,10 @@ class NmapReportReader {
         return C_LEAF;
       }
       case 'prescript':
-        this.unitElements = 0;
         this.scriptTarget = this.meta.preScripts;
         return C_SCRIPTS;
       case 'postscript':
         this.emitRun();
-        this.unitElements = 0;
         this.scriptTarget = this.meta.postScripts;
         return C_SCRIPTS;
       case 'runstats':
@@ -549,7 +573,6 @@ class NmapReportReader {
   private beginHost(a: Attrs): void {
     this.hostCount++;
     this.hostLine = this.p.line;
-    this.unitElements = 0;
     this.ip = undefined;
     const h: NmapReportReader['host'] = { ip: '', addresses: [], hostnames: [], ports: [], extraPorts: [], hostScripts: [] };
     const st = num(a.starttime);
@@ -976,13 +999,7 @@ class NmapReportReader {
     if (/doctype/i.test(what)) {
       return new ReportError('REPORT.DTD_FORBIDDEN', `${this.source}: misplaced DOCTYPE declaration refused at line ${line}, column ${column}`, { line, column });
     }
-    let hint = '';
-    if (!this.rootOpen && this.prolog !== null) {
-      const first = this.prolog.trimStart().charAt(0);
-      if (first === '{' || first === '[') hint = ' (this looks like JSON, e.g. masscan -oJ/-oD; upload nmap or masscan -oX XML instead)';
-      else if (first !== '<') hint = ' (the file does not start with "<"; is it nmap -oN/-oG text output?)';
-    }
-    return new ReportError('REPORT.NOT_XML', `${this.source} is not well-formed XML: ${what} at line ${line}, column ${column}${hint}`, { line, column });
+    return new ReportError('REPORT.NOT_XML', `${this.source} is not well-formed XML: ${what} at line ${line}, column ${column}`, { line, column });
   }
 
   private utf8Error(chunk: Uint8Array): ReportError {
@@ -1010,9 +1027,10 @@ class NmapReportReader {
     const column = nl < 0 ? this.p.column + before.length + 1 : before.length - nl;
     const byteOffset = this.bytesIn - carried.length + at;
     const byte = at < all.length ? `0x${all[at].toString(16).toUpperCase().padStart(2, '0')}` : 'sequence';
+    const encoding = this.declaredEncoding ?? /^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']/.exec(before)?.[1];
     const declared =
-      this.declaredEncoding !== undefined && !/^utf-?8$/i.test(this.declaredEncoding)
-        ? ` The XML declaration says encoding="${this.declaredEncoding}", which this importer does not accept.`
+      encoding !== undefined && !/^utf-?8$/i.test(encoding)
+        ? ` The XML declaration says encoding="${encoding}", which this importer does not accept.`
         : ' It is probably Latin-1/Windows-1252 text.';
     return new ReportError(
       'REPORT.NOT_UTF8',

@@ -1,0 +1,164 @@
+import { hostname } from 'node:os';
+import type { Consumer, Kafka } from 'kafkajs';
+import { decodeEnvelope, eventCatalogue, Topics, type Envelope, type IdentityEvent, type ProjectEvent, type ProjectRole } from '#events';
+import { evolveIdentity, initialIdentityState, type IdentityState } from '#domain';
+import type { JsonLogger } from '../logging/json-logger.js';
+
+export interface ProjectRecord {
+  readonly projectId: string;
+  readonly name: string;
+  readonly comment: string | null;
+  readonly ownerId: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly members: ReadonlyMap<string, ProjectRole>;
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+}
+
+/**
+ * Every process that answers HTTP keeps identity and project membership in memory, folded from the
+ * identity and projects topics (small streams). Each instance reads both topics in full under its
+ * own consumer group and never commits, so a restart always rebuilds from the log.
+ */
+export class AccessView {
+  private identityState: IdentityState = initialIdentityState();
+  private readonly projectsById = new Map<string, ProjectRecord>();
+  private readonly applied = new Map<string, bigint>(); // `${topic}|${partition}` → last offset
+  private readonly seen = new Set<string>(); // recent event ids, for read-your-writes
+  private readonly waiters = new Set<() => void>();
+  private consumer?: Consumer;
+  readonly groupId: string;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly prefix: string,
+    service: string,
+    private readonly logger: JsonLogger,
+  ) {
+    this.groupId = `${prefix}falcoria.${service}.access-view.${hostname()}-${process.pid}`;
+  }
+
+  get identity(): IdentityState {
+    return this.identityState;
+  }
+
+  project(projectId: string): ProjectRecord | undefined {
+    return this.projectsById.get(projectId);
+  }
+
+  projects(): readonly ProjectRecord[] {
+    return [...this.projectsById.values()];
+  }
+
+  projectByName(name: string): ProjectRecord | undefined {
+    for (const p of this.projectsById.values()) if (p.name === name) return p;
+    return undefined;
+  }
+
+  roleOf(projectId: string, userId: string): ProjectRole | null {
+    return this.projectsById.get(projectId)?.members.get(userId) ?? null;
+  }
+
+  private get topics(): string[] {
+    return [this.prefix + Topics.identity.name, this.prefix + Topics.projects.name];
+  }
+
+  async start(): Promise<void> {
+    this.consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000 });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        try {
+          this.apply(eventCatalogue.read(decodeEnvelope(message.value)));
+        } catch (e) {
+          // The ledger projector dead-letters the same record; here it is only skipped, loudly.
+          this.logger.warn({ msg: 'access view skipped an unreadable event', topic, partition, offset: message.offset, error: (e as Error).message });
+        }
+        this.applied.set(`${topic}|${partition}`, BigInt(message.offset));
+        for (const w of this.waiters) w();
+      },
+    });
+    await this.catchUp(60000);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    const admin = this.kafka.admin();
+    await admin.connect().then(() => admin.deleteGroups([this.groupId])).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+
+  /** Resolves once everything written to both topics before the call has been applied here. */
+  async catchUp(timeoutMs = 15000): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const targets: [string, bigint][] = [];
+    try {
+      for (const t of this.topics) for (const p of await admin.fetchTopicOffsets(t)) if (BigInt(p.high) > 0n) targets.push([`${t}|${p.partition}`, BigInt(p.high) - 1n]);
+    } finally {
+      await admin.disconnect();
+    }
+    await this.until(() => targets.every(([k, off]) => (this.applied.get(k) ?? -1n) >= off), timeoutMs, 'access view did not catch up with the log');
+  }
+
+  /** Resolves once these events have been applied here (read-your-writes after a publish). */
+  waitForEvents(eventIds: readonly string[], timeoutMs = 15000): Promise<void> {
+    return this.until(() => eventIds.every((id) => this.seen.has(id)), timeoutMs, 'events not applied in time');
+  }
+
+  private until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (cond()) {
+          clearTimeout(timer);
+          this.waiters.delete(check);
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(what));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  apply(env: Envelope): void {
+    this.seen.add(env.eventId);
+    if (this.seen.size > 10000) this.seen.delete(this.seen.values().next().value as string);
+    const def = eventCatalogue.get(env.type);
+    if (def?.topic === Topics.identity.name) {
+      this.identityState = evolveIdentity(this.identityState, env as IdentityEvent);
+      return;
+    }
+    const e = env as ProjectEvent;
+    const at = e.occurredAt;
+    switch (e.type) {
+      case 'ProjectCreated':
+        this.projectsById.set(e.payload.projectId, {
+          projectId: e.payload.projectId, name: e.payload.name, comment: e.payload.comment, ownerId: e.payload.ownerId,
+          createdAt: at, updatedAt: at, members: new Map([[e.payload.ownerId, 'owner']]), allow: [], deny: [],
+        });
+        return;
+      case 'ProjectDeleted':
+        this.projectsById.delete(e.payload.projectId);
+        return;
+      default: {
+        const p = this.projectsById.get(e.payload.projectId);
+        if (!p) return;
+        const members = new Map(p.members);
+        let next: ProjectRecord = { ...p, updatedAt: at };
+        if (e.type === 'ProjectUpdated') next = { ...next, name: e.payload.name ?? p.name, comment: e.payload.comment !== undefined ? e.payload.comment : p.comment };
+        if (e.type === 'MemberAdded') members.set(e.payload.userId, e.payload.role);
+        if (e.type === 'MemberRoleChanged') members.set(e.payload.userId, e.payload.to);
+        if (e.type === 'MemberRemoved') members.delete(e.payload.userId);
+        if (e.type === 'ProjectScopeSet') next = { ...next, allow: e.payload.allow, deny: e.payload.deny };
+        this.projectsById.set(p.projectId, { ...next, members });
+      }
+    }
+  }
+}
