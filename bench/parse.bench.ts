@@ -24,6 +24,7 @@ async function parseFile(file: string): Promise<void> {
   let peakRss = process.memoryUsage().rss;
   let hosts = 0;
   let ports = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for await (const e of parseNmapReport(createReadStream(file, { highWaterMark: 1 << 16 }))) {
     if (e.kind !== 'host') continue;
@@ -35,6 +36,9 @@ async function parseFile(file: string): Promise<void> {
     }
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  // CPU seconds as well as wall time: on a shared box the wall clock measures the neighbours too.
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
   const maxRssKiB = process.resourceUsage().maxRSS;
   const mib = statSync(file).size / 1048576;
   process.stdout.write(
@@ -44,6 +48,8 @@ async function parseFile(file: string): Promise<void> {
       fileMiB: +mib.toFixed(1),
       seconds: +secs.toFixed(2),
       hostsPerSec: Math.round(hosts / secs),
+      cpuSeconds: +cpuSecs.toFixed(2),
+      hostsPerCpuSec: Math.round(hosts / cpuSecs),
       MiBPerSec: +(mib / secs).toFixed(1),
       peakRssMiB: +(Math.max(peakRss, maxRssKiB * 1024) / 1048576).toFixed(1),
     }) + '\n',

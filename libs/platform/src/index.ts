@@ -14,3 +14,4 @@ export * from './auth/access-view.js';
 export * from './auth/access.decorator.js';
 export * from './auth/auth.guard.js';
 export * from './auth/command-lock.js';
+export * from './kafka/offsets.js';

@@ -7,18 +7,11 @@ import { ACCESS_VIEW, ORM, PUBLISHER, withCommandLock, type AccessView, type Eve
 
 export const actorOf = (p: Principal): Actor => ({ kind: p.kind, id: p.id, name: p.username });
 
-const HTTP_FOR: Record<string, (m: string) => HttpException> = {
-  NOT_FOUND: (m) => new NotFoundException(m),
-  TAKEN: (m) => new ConflictException(m),
-  LAST: (m) => new ConflictException(m),
-  EXISTS: (m) => new ConflictException(m),
-  COLLISION: (m) => new ConflictException(m),
-};
-
-/** Maps a domain error code to HTTP at the edge: *_NOT_FOUND → 404, conflicts → 409, the rest → 400. */
+/** Domain error codes map to HTTP here, at the edge: missing → 404, conflicts → 409, the rest → 400. */
 export function httpError(code: string, message: string): HttpException {
-  const suffix = Object.keys(HTTP_FOR).find((k) => code.endsWith(k));
-  return suffix ? HTTP_FOR[suffix](message) : new BadRequestException(message);
+  if (/NOT_FOUND$/.test(code)) return new NotFoundException(message);
+  if (/(TAKEN|LAST_OWNER|LAST_ADMIN|ADMIN_EXISTS|COLLISION)$/.test(code)) return new ConflictException(message);
+  return new BadRequestException(message);
 }
 
 /**

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import xml2js from 'xml2js';
 import type { NmapHost, NmapRunMeta } from '#events';
 import { hostCheck, runMetaCheck } from '../../../events/src/ledger/nmap.schema.js';
-import { parseNmapReport, ReportError, type ReportErrorCode } from './index.js';
+import { inferCoverage, parseNmapReport, portInCoverage, ReportError, type ReportErrorCode } from './index.js';
 
 const CORPUS_DIR = process.env.FALCORIA_CORPUS_DIR ?? fileURLToPath(new URL('../../../../../shared/corpus/nmap-xml/', import.meta.url));
 const corpusExists = existsSync(CORPUS_DIR) && statSync(CORPUS_DIR).isDirectory();
@@ -34,6 +34,9 @@ const KNOWN_REFUSALS: Record<string, ReportErrorCode> = {
   'python-libnmap__test_osclass.xml': 'REPORT.BAD_HOST', // addr="IP"
   'seccubus__nmap_script_output.xml': 'REPORT.BAD_HOST', // addr="x.x.x.x"
 };
+
+// Hand-assembled fixtures that list ports outside their own <scaninfo> (real nmap never does).
+const PORTS_OUTSIDE_SCANINFO = new Set(['modernistik-Nmap-Parser__instance.xml']);
 
 const mustBeRefused = (file: string): boolean => {
   const f = FLAGS.get(file);
@@ -136,5 +139,14 @@ describe('nmap corpus conformance', () => {
 
     for (const h of result.hosts) hostCheck(h, `${file}: host ${h.ip}`);
     runMetaCheck(result.meta, `${file}: run`);
+
+    // Coverage must never claim less than nmap itself listed; edited fixtures are exempt.
+    if (!FLAGS.get(file)?.has('EDITED') && !PORTS_OUTSIDE_SCANINFO.has(file)) {
+      const coverage = inferCoverage(result.meta);
+      const outside = result.hosts.flatMap((h) =>
+        h.ports.filter((p) => coverage[p.protocol] !== undefined && !portInCoverage(coverage, p.protocol, p.port)).map((p) => `${h.ip} ${p.port}/${p.protocol}`),
+      );
+      expect(outside).toEqual([]);
+    }
   });
 });

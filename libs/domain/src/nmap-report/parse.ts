@@ -53,6 +53,8 @@ type Attrs = Record<string, string>;
 // Slicing writes bounds how much saxes buffers between our checks, how many events queue up
 // before the consumer sees them, and how far past a limit a hostile token can get.
 const WRITE_SLICE = 1 << 16;
+// nmap writes a few hundred bytes before <nmaprun> and one <scaninfo> per scan type; these only
+// stop a hostile file from growing buffers that are not covered by the per-host limits.
 const MAX_PROLOG = 1 << 20;
 const MAX_SCANINFO = 1024;
 
@@ -280,13 +282,14 @@ class NmapReportReader {
   }
 
   finish(): void {
+    let rest: string;
     try {
-      const rest = this.decoder.decode();
-      if (rest.length !== 0) this.write(rest);
+      rest = this.decoder.decode();
     } catch {
       if (this.rootOpen && !this.rootClosed) throw this.truncated('in the middle of a multi-byte UTF-8 character');
       throw new ReportError('REPORT.NOT_UTF8', `${this.source} ends with an incomplete UTF-8 sequence`, { byteOffset: this.bytesIn });
     }
+    if (rest.length !== 0) this.write(rest);
     if (this.bytesIn === 0 && this.charsIn === 0) {
       throw new ReportError('REPORT.EMPTY', `${this.source} is empty (0 bytes)`);
     }

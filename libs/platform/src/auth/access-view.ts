@@ -3,6 +3,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, Topics, type Envelope, type IdentityEvent, type ProjectEvent, type ProjectRole } from '#events';
 import { evolveIdentity, initialIdentityState, type IdentityState } from '#domain';
 import type { JsonLogger } from '../logging/json-logger.js';
+import { fetchEndOffsets } from '../kafka/offsets.js';
 
 export interface ProjectRecord {
   readonly projectId: string;
@@ -97,7 +98,7 @@ export class AccessView {
     await admin.connect();
     const targets: [string, bigint][] = [];
     try {
-      for (const t of this.topics) for (const p of await admin.fetchTopicOffsets(t)) if (BigInt(p.high) > 0n) targets.push([`${t}|${p.partition}`, BigInt(p.high) - 1n]);
+      for (const t of this.topics) for (const p of await fetchEndOffsets(admin, t)) if (p.high > 0n) targets.push([`${t}|${p.partition}`, p.high - 1n]);
     } finally {
       await admin.disconnect();
     }

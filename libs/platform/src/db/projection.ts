@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue } from '#events';
 import type { BatchHandler, ConsumedEvent } from '../kafka/event-consumer.js';
 import { SeekRequest } from '../kafka/event-consumer.js';
+import { fetchEndOffsets } from '../kafka/offsets.js';
 import { migrateSchema, quoteIdent, type Em } from './database.js';
 
 /**
@@ -94,7 +95,7 @@ export async function readDeadLetterKeys(kafka: Kafka, topic: string, groupId: s
   await admin.connect();
   const ends = new Map<number, bigint>();
   try {
-    for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > 0n) ends.set(p.partition, BigInt(p.high));
+    for (const p of await fetchEndOffsets(admin, topic)) if (p.high > 0n) ends.set(p.partition, p.high);
   } finally {
     await admin.disconnect();
   }
@@ -138,10 +139,9 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
   let total = 0n;
   try {
     for (const t of opts.topics) {
-      for (const p of await admin.fetchTopicOffsets(t)) {
-        const end = BigInt(p.high);
-        if (end > 0n) ends.set(`${t}|${p.partition}`, end);
-        total += end - BigInt(p.low);
+      for (const p of await fetchEndOffsets(admin, t)) {
+        if (p.high > 0n) ends.set(`${t}|${p.partition}`, p.high);
+        total += p.high - p.low;
       }
     }
   } finally {
