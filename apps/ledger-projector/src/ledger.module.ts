@@ -5,8 +5,10 @@ import { LedgerEnv } from './ledger.config.js';
 import { LedgerConsumerService } from './projection/ledger-consumer.service.js';
 import { ProjectsHttpController } from './projects/projects.http.controller.js';
 import { UsersHttpController } from './users/users.http.controller.js';
+import { ImportReportHttpController } from './imports/import-report.http.controller.js';
+import { ImportReportService } from './imports/import-report.service.js';
 
-export const httpControllers = [UsersHttpController, ProjectsHttpController];
+export const httpControllers = [UsersHttpController, ProjectsHttpController, ImportReportHttpController];
 
 @Module({})
 export class LedgerModule {
@@ -15,7 +17,7 @@ export class LedgerModule {
       module: LedgerModule,
       imports: [InfraModule.forRoot({ service: 'ledger', env: LedgerEnv, database: true, accessView: true })],
       controllers: httpControllers,
-      providers: [LedgerConsumerService, AccessCommandsService],
+      providers: [LedgerConsumerService, AccessCommandsService, ImportReportService],
     };
   }
 }

@@ -1,57 +1,238 @@
 import { createHash } from 'node:crypto';
-import type { ProjectEvent } from '#events';
-import { assertUnreachable } from '#events';
+import { assertUnreachable, Topics, type Envelope, type HostDeletedV1, type HostObservedV1, type LedgerEvent, type ProjectEvent } from '#events';
+import { foldHostDeleted, foldObservation, type Change, type FoldOutcome, type HostState } from '#domain';
 import type { ConsumedEvent, Em, Projection } from '#platform';
+import { LEDGER_MIGRATIONS } from './ledger.schema.js';
 
-const MIGRATIONS = [
-  `create table projects (
-     id text primary key,
-     name text not null,
-     comment text,
-     owner_id text not null,
-     created_at timestamptz not null,
-     updated_at timestamptz not null,
-     deleted_at timestamptz
-   )`,
-  `create unique index projects_name_live on projects(name) where deleted_at is null`,
-  `create table project_members (
-     project_id text not null,
-     user_id text not null,
-     role text not null,
-     updated_at timestamptz not null,
-     primary key (project_id, user_id)
-   )`,
-];
+const OUTCOME_RANK: Record<FoldOutcome, number> = { skipped: 0, unchanged: 1, updated: 2, created: 3 };
+
+function portRows(projectId: string, s: HostState) {
+  return Object.values(s.ports).map((p) => ({
+    project_id: projectId,
+    ip: s.ip,
+    proto: p.proto,
+    port: p.port,
+    state: p.state,
+    service: p.service.name?.value ?? null,
+    product: p.service.product?.value ?? null,
+    version: p.service.version?.value ?? null,
+    extrainfo: p.service.extrainfo?.value ?? null,
+    tunnel: p.service.tunnel?.value ?? null,
+    cpes: p.cpes?.value ?? [],
+  }));
+}
+
+function hostRow(projectId: string, s: HostState) {
+  return {
+    project_id: projectId,
+    ip: s.ip,
+    state: s,
+    deleted: s.deleted,
+    first_seen: s.firstSeen,
+    last_seen: s.lastSeen,
+    open_count: s.deleted ? 0 : Object.values(s.ports).filter((p) => p.state === 'open').length,
+    hostnames: Object.keys(s.hostnames),
+    os: s.os?.value.matches[0]?.name ?? null,
+  };
+}
+
+/**
+ * Applies a run of events of one partition. Host states are read once per batch and written once
+ * per batch with set-based SQL, which is what lets one partition fold thousands of hosts a second.
+ */
+class LedgerBatch {
+  private readonly states = new Map<string, HostState | null>(); // `${project}|${ip}`
+  private readonly dirty = new Set<string>();
+  private history: Record<string, unknown>[] = [];
+  private trail: Record<string, unknown>[] = [];
+  private importHosts = new Map<string, { import_id: string; ip: string; outcome: number }>();
+  private importTotals = new Map<string, { opened: number; closed: number; changes: number }>();
+
+  constructor(private readonly em: Em) {}
+
+  async load(events: readonly Envelope[]): Promise<void> {
+    const wanted = new Map<string, Set<string>>();
+    for (const e of events) {
+      if (e.type !== 'HostObserved' && e.type !== 'HostDeleted') continue;
+      const p = e.payload as HostObservedV1 | HostDeletedV1;
+      const ip = 'host' in p ? p.host.ip : p.ip;
+      if (this.states.has(`${p.projectId}|${ip}`)) continue;
+      let set = wanted.get(p.projectId);
+      if (!set) wanted.set(p.projectId, (set = new Set()));
+      set.add(ip);
+    }
+    for (const [projectId, ips] of wanted) {
+      for (const ip of ips) this.states.set(`${projectId}|${ip}`, null);
+      const rows = await this.em.execute<{ ip: string; state: HostState }[]>(`select ip, state from hosts where project_id = ? and ip in (select jsonb_array_elements_text(?::jsonb))`, [projectId, JSON.stringify([...ips])]);
+      for (const r of rows) this.states.set(`${projectId}|${r.ip}`, r.state);
+    }
+  }
+
+  private record(projectId: string, e: Envelope, ip: string, changes: readonly Change[]) {
+    for (const c of changes) {
+      if (!c.recorded) continue;
+      this.history.push({
+        project_id: projectId, ip: c.ip, proto: c.proto ?? null, port: c.port ?? null, field: c.field, key: c.key ?? null,
+        old: c.old, new: c.new, rule: c.rule, event_id: c.eventId, observed_at: c.observedAt, source: c.source, mode: c.mode, actor: c.actor, run: c.run,
+      });
+    }
+    this.trail.push({ project_id: projectId, ip, event_id: e.eventId, type: e.type, occurred_at: e.occurredAt, event: e });
+  }
+
+  observe(e: Envelope<'HostObserved', HostObservedV1>): void {
+    const p = e.payload;
+    const key = `${p.projectId}|${p.host.ip}`;
+    const r = foldObservation(this.states.get(key) ?? null, p, { eventId: e.eventId, occurredAt: e.occurredAt, actor: e.actor });
+    this.states.set(key, r.state);
+    this.dirty.add(key);
+    this.record(p.projectId, e, p.host.ip, r.changes);
+    if (p.source.kind === 'import') {
+      const id = p.source.importId;
+      const k = `${id}|${p.host.ip}`;
+      const rank = OUTCOME_RANK[r.outcome];
+      const prev = this.importHosts.get(k);
+      if (!prev || rank > prev.outcome) this.importHosts.set(k, { import_id: id, ip: p.host.ip, outcome: rank });
+      const t = this.importTotals.get(id) ?? { opened: 0, closed: 0, changes: 0 };
+      t.opened += r.portsOpened;
+      t.closed += r.portsClosed;
+      t.changes += r.changes.length;
+      this.importTotals.set(id, t);
+    }
+  }
+
+  deleteHost(e: Envelope<'HostDeleted', HostDeletedV1>): void {
+    const key = `${e.payload.projectId}|${e.payload.ip}`;
+    const s = this.states.get(key);
+    if (!s) return;
+    const r = foldHostDeleted(s, { eventId: e.eventId, occurredAt: e.occurredAt, actor: e.actor });
+    this.states.set(key, r.state);
+    this.dirty.add(key);
+    this.record(e.payload.projectId, e, e.payload.ip, r.changes);
+  }
+
+  async flush(): Promise<void> {
+    const em = this.em;
+    if (this.dirty.size > 0) {
+      const hosts: ReturnType<typeof hostRow>[] = [];
+      const ports: ReturnType<typeof portRows> = [];
+      const keys: { project_id: string; ip: string }[] = [];
+      for (const key of this.dirty) {
+        const s = this.states.get(key)!;
+        const projectId = key.slice(0, key.indexOf('|'));
+        hosts.push(hostRow(projectId, s));
+        keys.push({ project_id: projectId, ip: s.ip });
+        if (!s.deleted) ports.push(...portRows(projectId, s));
+      }
+      await em.execute(
+        `insert into hosts (project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os)
+         select project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os
+           from jsonb_to_recordset(?::jsonb) as x(project_id text, ip text, state jsonb, deleted boolean, first_seen timestamptz, last_seen timestamptz, open_count int, hostnames text[], os text)
+         on conflict (project_id, ip) do update set state = excluded.state, deleted = excluded.deleted, first_seen = excluded.first_seen,
+           last_seen = excluded.last_seen, open_count = excluded.open_count, hostnames = excluded.hostnames, os = excluded.os`,
+        [JSON.stringify(hosts)],
+      );
+      await em.execute(
+        `delete from host_ports hp using jsonb_to_recordset(?::jsonb) as x(project_id text, ip text) where hp.project_id = x.project_id and hp.ip = x.ip`,
+        [JSON.stringify(keys)],
+      );
+      if (ports.length)
+        await em.execute(
+          `insert into host_ports (project_id, ip, proto, port, state, service, product, version, extrainfo, tunnel, cpes)
+           select project_id, ip, proto, port, state, service, product, version, extrainfo, tunnel, cpes
+             from jsonb_to_recordset(?::jsonb) as x(project_id text, ip text, proto text, port int, state text, service text, product text, version text, extrainfo text, tunnel text, cpes text[])`,
+          [JSON.stringify(ports)],
+        );
+      this.dirty.clear();
+    }
+    if (this.history.length) {
+      await em.execute(
+        `insert into history (project_id, ip, proto, port, field, key, old, new, rule, event_id, observed_at, source, mode, actor, run)
+         select project_id, ip, proto, port, field, key, old, new, rule, event_id, observed_at, source, mode, actor, run
+           from jsonb_to_recordset(?::jsonb) as x(project_id text, ip text, proto text, port int, field text, key text, old jsonb, new jsonb, rule text, event_id text, observed_at timestamptz, source jsonb, mode text, actor jsonb, run jsonb)`,
+        [JSON.stringify(this.history)],
+      );
+      this.history = [];
+    }
+    if (this.trail.length) {
+      await em.execute(
+        `insert into host_events (project_id, ip, event_id, type, occurred_at, event)
+         select project_id, ip, event_id, type, occurred_at, event from jsonb_to_recordset(?::jsonb) as x(project_id text, ip text, event_id text, type text, occurred_at timestamptz, event jsonb)`,
+        [JSON.stringify(this.trail)],
+      );
+      this.trail = [];
+    }
+    if (this.importHosts.size) {
+      await em.execute(
+        `insert into import_hosts (import_id, ip, outcome) select import_id, ip, outcome from jsonb_to_recordset(?::jsonb) as x(import_id text, ip text, outcome smallint)
+         on conflict (import_id, ip) do update set outcome = greatest(import_hosts.outcome, excluded.outcome)`,
+        [JSON.stringify([...this.importHosts.values()])],
+      );
+      this.importHosts.clear();
+    }
+    for (const [id, t] of this.importTotals)
+      await em.execute(`update imports set ports_opened = ports_opened + ?, ports_closed = ports_closed + ?, changes = changes + ? where id = ?`, [t.opened, t.closed, t.changes, id]);
+    this.importTotals.clear();
+  }
+}
+
+async function applyLedgerEvent(em: Em, e: LedgerEvent, batch: LedgerBatch): Promise<void> {
+  switch (e.type) {
+    case 'HostObserved':
+      batch.observe(e);
+      return;
+    case 'HostDeleted':
+      batch.deleteHost(e);
+      return;
+    case 'ImportStarted': {
+      await batch.flush();
+      const p = e.payload;
+      await em.execute(
+        `insert into imports (id, project_id, file_name, sha256, mode, track_history, force, status, actor, started_at) values (?, ?, ?, ?, ?, ?, ?, 'applying', ?, ?)
+         on conflict (id) do nothing`,
+        [p.importId, p.projectId, p.fileName, p.fileSha256, p.mode, p.trackHistory, p.force, JSON.stringify(e.actor), e.occurredAt],
+      );
+      return;
+    }
+    case 'ImportCompleted':
+      await batch.flush();
+      await em.execute(`update imports set status = 'completed', completed_at = ?, host_count = ?, run = ? where id = ?`, [e.occurredAt, e.payload.hostCount, JSON.stringify(e.payload.run), e.payload.importId]);
+      return;
+    case 'ImportFailed':
+      await batch.flush();
+      await em.execute(`update imports set status = 'failed', completed_at = ?, reason = ? where id = ?`, [e.occurredAt, e.payload.reason, e.payload.importId]);
+      return;
+    default:
+      assertUnreachable(e);
+  }
+}
 
 async function applyProjectEvent(em: Em, e: ProjectEvent): Promise<void> {
   const at = e.occurredAt;
   switch (e.type) {
     case 'ProjectCreated':
-      await em.execute(
-        `insert into projects(id, name, comment, owner_id, created_at, updated_at) values (?, ?, ?, ?, ?, ?) on conflict (id) do nothing`,
-        [e.payload.projectId, e.payload.name, e.payload.comment, e.payload.ownerId, at, at],
-      );
-      await em.execute(
-        `insert into project_members(project_id, user_id, role, updated_at) values (?, ?, 'owner', ?) on conflict do nothing`,
-        [e.payload.projectId, e.payload.ownerId, at],
-      );
+      await em.execute(`insert into projects(id, name, comment, owner_id, created_at, updated_at) values (?, ?, ?, ?, ?, ?) on conflict (id) do nothing`, [
+        e.payload.projectId, e.payload.name, e.payload.comment, e.payload.ownerId, at, at,
+      ]);
+      await em.execute(`insert into project_members(project_id, user_id, role, updated_at) values (?, ?, 'owner', ?) on conflict do nothing`, [e.payload.projectId, e.payload.ownerId, at]);
       return;
     case 'ProjectUpdated':
-      await em.execute(
-        `update projects set name = coalesce(?, name), comment = case when ? then ? else comment end, updated_at = ? where id = ?`,
-        [e.payload.name ?? null, e.payload.comment !== undefined, e.payload.comment ?? null, at, e.payload.projectId],
-      );
+      await em.execute(`update projects set name = coalesce(?, name), comment = case when ? then ? else comment end, updated_at = ? where id = ?`, [
+        e.payload.name ?? null, e.payload.comment !== undefined, e.payload.comment ?? null, at, e.payload.projectId,
+      ]);
       return;
-    case 'ProjectDeleted':
-      await em.execute(`update projects set deleted_at = ?, updated_at = ? where id = ? and deleted_at is null`, [at, at, e.payload.projectId]);
-      await em.execute(`delete from project_members where project_id = ?`, [e.payload.projectId]);
+    case 'ProjectDeleted': {
+      const id = e.payload.projectId;
+      await em.execute(`update projects set deleted_at = ?, updated_at = ? where id = ? and deleted_at is null`, [at, at, id]);
+      for (const t of ['project_members', 'hosts', 'host_ports', 'history', 'host_events']) await em.execute(`delete from ${t} where project_id = ?`, [id]);
+      await em.execute(`delete from import_hosts where import_id in (select id from imports where project_id = ?)`, [id]);
+      await em.execute(`delete from imports where project_id = ?`, [id]);
       return;
+    }
     case 'MemberAdded':
     case 'MemberRoleChanged': {
       const role = e.type === 'MemberAdded' ? e.payload.role : e.payload.to;
       await em.execute(
-        `insert into project_members(project_id, user_id, role, updated_at) values (?, ?, ?, ?)
-         on conflict (project_id, user_id) do update set role = excluded.role, updated_at = excluded.updated_at`,
+        `insert into project_members(project_id, user_id, role, updated_at) values (?, ?, ?, ?) on conflict (project_id, user_id) do update set role = excluded.role, updated_at = excluded.updated_at`,
         [e.payload.projectId, e.payload.userId, role, at],
       );
       return;
@@ -68,17 +249,35 @@ async function applyProjectEvent(em: Em, e: ProjectEvent): Promise<void> {
 
 export const ledgerProjection: Projection = {
   name: 'ledger',
-  migrations: MIGRATIONS,
+  migrations: LEDGER_MIGRATIONS,
   async apply(em, events: readonly ConsumedEvent[]) {
+    const batch = new LedgerBatch(em);
+    await batch.load(events.map((c) => c.event!));
     for (const c of events) {
       const e = c.event!;
-      if (c.topic.endsWith('falcoria.projects')) await applyProjectEvent(em, e as ProjectEvent);
+      if (c.topic.endsWith(Topics.projects.name)) await applyProjectEvent(em, e as ProjectEvent);
+      else if (c.topic.endsWith(Topics.ledger.name)) await applyLedgerEvent(em, e as LedgerEvent, batch);
     }
+    await batch.flush();
   },
+  async onDeadLetter(em, c) {
+    const e = c.event as LedgerEvent;
+    if (e.type === 'HostObserved' && e.payload.source.kind === 'import')
+      await em.execute(`update imports set dead_lettered = dead_lettered + 1 where id = ?`, [e.payload.source.importId]);
+  },
+  /** Digest of every read model row that the log determines (ids of serial columns excluded). */
   async checksum(em) {
     const h = createHash('sha256');
-    for (const row of await em.execute(`select id, name, comment, owner_id, created_at, updated_at, deleted_at from projects order by id`)) h.update(JSON.stringify(row));
-    for (const row of await em.execute(`select project_id, user_id, role from project_members order by project_id, user_id`)) h.update(JSON.stringify(row));
+    const queries = [
+      `select id, name, comment, owner_id, created_at, updated_at, deleted_at from projects order by id`,
+      `select project_id, user_id, role from project_members order by project_id, user_id`,
+      `select id, project_id, sha256, mode, status, host_count, ports_opened, ports_closed, changes, dead_lettered from imports order by id`,
+      `select project_id, ip, state::text, deleted, open_count from hosts order by project_id, ip`,
+      `select * from host_ports order by project_id, ip, proto, port`,
+      `select project_id, ip, proto, port, field, key, old::text, new::text, rule, event_id from history order by id`,
+      `select project_id, ip, event_id, type from host_events order by seq`,
+    ];
+    for (const q of queries) for (const row of await em.execute(q)) h.update(JSON.stringify(row));
     return h.digest('hex');
   },
 };

@@ -15,6 +15,8 @@ export interface Projection {
   readonly name: string;
   readonly migrations: readonly string[];
   apply(em: Em, events: readonly ConsumedEvent[]): Promise<void>;
+  /** Told about an event that went to the dead-letter topic instead of being applied (e.g. to flag its import). */
+  onDeadLetter?(em: Em, event: ConsumedEvent): Promise<void>;
   /** A stable digest of the read model, to compare a rebuild with the live copy. */
   checksum?(em: Em): Promise<string>;
 }
@@ -49,8 +51,9 @@ export class ProjectionRunner {
       // Offsets of our topics are contiguous (no compaction, no transactions). A hole means the
       // consumer's position is ahead of this schema (e.g. right after a rebuild swap): go back.
       if (BigInt(fresh[0].offset) > last + 1n) throw new SeekRequest(String(last + 1n));
-      const events = fresh.filter((m) => m.event !== null);
+      const events = fresh.filter((m) => m.event !== null && !m.deadLettered);
       if (events.length > 0) await this.projection.apply(tx, events);
+      if (this.projection.onDeadLetter) for (const m of fresh) if (m.deadLettered && m.event) await this.projection.onDeadLetter(tx, m);
       await tx.execute(
         `insert into projection_checkpoint(topic, partition, last_offset) values (?, ?, ?)
          on conflict (topic, partition) do update set last_offset = excluded.last_offset, updated_at = now()`,
@@ -169,14 +172,13 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
           for (const m of batch.messages) {
             if (BigInt(m.offset) >= end) break;
             let event = null;
-            if (!skip.has(`${batch.topic}|${batch.partition}|${m.offset}`)) {
-              try {
-                event = eventCatalogue.read(decodeEnvelope(m.value));
-              } catch {
-                // Undecodable records were dead-lettered when first consumed; the rebuild skips them the same way.
-              }
+            try {
+              event = eventCatalogue.read(decodeEnvelope(m.value));
+            } catch {
+              // Undecodable records were dead-lettered when first consumed; the rebuild skips them the same way.
             }
-            items.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, event });
+            const dead = skip.has(`${batch.topic}|${batch.partition}|${m.offset}`);
+            items.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, event, ...(dead ? { deadLettered: 'dead-lettered by the live consumer' } : {}) });
           }
           try {
             for (let i = 0; i < items.length; i += 1000) await runner.handle(items.slice(i, i + 1000), { topic: batch.topic, partition: batch.partition, heartbeat });

@@ -7,8 +7,9 @@ export interface ConsumedEvent {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
-  /** null when the message was dead-lettered: handlers that keep checkpoints still advance past it. */
+  /** null when the message could not be decoded. */
   readonly event: Envelope | null;
+  /** Set when the message went to the dead-letter topic: handlers must not apply it, only step past it. */
   readonly deadLettered?: string;
 }
 
@@ -216,7 +217,7 @@ export class EventConsumer {
           const original = p.batch.messages.find((m) => m.offset === item.offset);
           if (!original) throw err;
           await this.deadLetter(original, ctx.topic, ctx.partition, (err as Error).message, attempts);
-          await this.deliver([{ ...item, event: null, deadLettered: (err as Error).message }], p, ctx);
+          await this.deliver([{ ...item, deadLettered: (err as Error).message }], p, ctx);
           await this.opts.attempts.clear(this.attemptKey(item)).catch(() => undefined);
           return true;
         }

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Actor, Envelope, HostObservedV1, ImportCompletedV1, ImportMode, ImportStartedV1 } from '#events';
+import { CONFIG, LOGGER, ORM, PUBLISHER, type EventPublisher, type JsonLogger } from '#platform';
+import type { LedgerEnv } from '../ledger.config.js';
+import type { SpooledReport } from './report-spool.js';
+
+export interface ImportRequest {
+  readonly projectId: string;
+  readonly mode: ImportMode;
+  readonly trackHistory: boolean;
+  readonly force: boolean;
+  readonly fileName: string;
+  readonly actor: Actor;
+}
+
+export interface ImportStatus {
+  readonly importId: string;
+  readonly status: 'applying' | 'completed' | 'failed' | 'duplicate';
+  readonly duplicateOf?: string;
+  readonly fileName?: string;
+  readonly sha256?: string;
+  readonly mode?: string;
+  readonly hostCount?: number | null;
+  readonly counts?: { hostsCreated: number; hostsUpdated: number; hostsUnchanged: number; portsOpened: number; portsClosed: number; changes: number };
+  readonly startedAt?: string;
+  readonly completedAt?: string | null;
+  readonly reason?: string | null;
+  /** Hosts of this import that could not be applied and went to the dead-letter topic. */
+  readonly deadLettered?: number;
+}
+
+const env = <T extends string, P>(type: T, key: string, payload: P, actor: Actor, correlationId: string): Envelope<T, P> => ({
+  eventId: randomUUID(),
+  type,
+  schemaVersion: 1,
+  key,
+  occurredAt: new Date().toISOString(),
+  correlationId,
+  causationId: null,
+  actor,
+  payload,
+});
+
+/**
+ * Turns a fully parsed (spooled) report into events: ImportStarted, one HostObserved per host and
+ * ImportCompleted, all keyed by project so the projector applies them in order.
+ */
+@Injectable()
+export class ImportReportService {
+  constructor(
+    @Inject(PUBLISHER) private readonly publisher: EventPublisher,
+    @Inject(ORM) private readonly orm: MikroORM,
+    @Inject(CONFIG) private readonly config: LedgerEnv,
+    @Inject(LOGGER) private readonly logger: JsonLogger,
+  ) {}
+
+  async findDuplicate(projectId: string, sha256: string): Promise<string | null> {
+    const rows = await this.orm.em.fork().execute<{ id: string }[]>(
+      `select id from ledger.imports where project_id = ? and sha256 = ? and status = 'completed' order by completed_at desc limit 1`,
+      [projectId, sha256],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  async publish(req: ImportRequest, report: SpooledReport): Promise<string> {
+    const importId = randomUUID();
+    const correlationId = importId;
+    const key = req.projectId;
+    const started: ImportStartedV1 = { projectId: req.projectId, importId, mode: req.mode, trackHistory: req.trackHistory, fileName: req.fileName, fileSha256: report.sha256, force: req.force };
+    await this.publisher.publish([env('ImportStarted', key, started, req.actor, correlationId)]);
+    const run = { scanner: report.meta.scanner, version: report.meta.version, args: report.meta.args };
+    const source = { kind: 'import' as const, importId, fileSha256: report.sha256, fileName: req.fileName };
+    const observedAt = report.meta.start ? new Date(report.meta.start * 1000).toISOString() : new Date().toISOString();
+    let batch: Envelope[] = [];
+    const size = this.config.LEDGER_PUBLISH_BATCH;
+    for await (const host of report.hosts()) {
+      const hostSeen = host.endTime ?? host.startTime;
+      const payload: HostObservedV1 = {
+        projectId: req.projectId, mode: req.mode, trackHistory: req.trackHistory, source, run, coverage: report.coverage,
+        observedAt: hostSeen ? new Date(hostSeen * 1000).toISOString() : observedAt, host,
+      };
+      batch.push(env('HostObserved', key, payload, req.actor, correlationId));
+      if (batch.length >= size) {
+        await this.publisher.publish(batch);
+        batch = [];
+      }
+    }
+    if (batch.length) await this.publisher.publish(batch);
+    const completed: ImportCompletedV1 = { projectId: req.projectId, importId, hostCount: report.hostCount, run: report.meta };
+    await this.publisher.publish([env('ImportCompleted', key, completed, req.actor, correlationId)]);
+    this.logger.info({ msg: 'import published', importId, projectId: req.projectId, hosts: report.hostCount, bytes: report.bytes });
+    return importId;
+  }
+
+  async status(projectId: string, importId: string): Promise<ImportStatus | null> {
+    const rows = await this.orm.em.fork().execute<Record<string, any>[]>(
+      `select i.*, (select count(*) filter (where outcome = 3) from ledger.import_hosts h where h.import_id = i.id) as created,
+              (select count(*) filter (where outcome = 2) from ledger.import_hosts h where h.import_id = i.id) as updated,
+              (select count(*) filter (where outcome < 2) from ledger.import_hosts h where h.import_id = i.id) as unchanged
+         from ledger.imports i where i.id = ? and i.project_id = ?`,
+      [importId, projectId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      importId: r.id, status: r.status, fileName: r.file_name, sha256: r.sha256, mode: r.mode, hostCount: r.host_count,
+      counts: {
+        hostsCreated: Number(r.created), hostsUpdated: Number(r.updated), hostsUnchanged: Number(r.unchanged),
+        portsOpened: r.ports_opened, portsClosed: r.ports_closed, changes: r.changes,
+      },
+      startedAt: new Date(r.started_at).toISOString(), completedAt: r.completed_at ? new Date(r.completed_at).toISOString() : null, reason: r.reason, deadLettered: r.dead_lettered,
+    };
+  }
+
+  async list(projectId: string, limit: number): Promise<ImportStatus[]> {
+    const rows = await this.orm.em.fork().execute<{ id: string }[]>(`select id from ledger.imports where project_id = ? order by started_at desc limit ?`, [projectId, limit]);
+    const out: ImportStatus[] = [];
+    for (const r of rows) out.push((await this.status(projectId, r.id))!);
+    return out;
+  }
+
+  /** Waits until the projector has applied the import (its ImportCompleted), or the time is up. */
+  async waitApplied(projectId: string, importId: string, timeoutMs: number): Promise<ImportStatus | null> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.status(projectId, importId);
+      if ((s && s.status !== 'applying') || Date.now() > until) return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { ProjectRole } from '#events';
+import type { HttpClient, Query } from './http.js';
+import type {
+  CreatedUser,
+  ExportFormat,
+  HistoryFilters,
+  HistoryRow,
+  HostFilters,
+  ImportJob,
+  ImportOptions,
+  IssuedToken,
+  Member,
+  Page,
+  Project,
+  TokenInfo,
+  TokenOptions,
+  User,
+  WhoAmI,
+} from './types.js';
+import { uploadMultipart, type ProgressFn, type UploadFile } from './upload.js';
+
+const seg = encodeURIComponent;
+const p = (projectId: string) => `/projects/${seg(projectId)}`;
+
+/** One function per ledger route. Routes marked "planned" are wired before the ledger serves them. */
+export function ledgerApi(http: HttpClient) {
+  return {
+    whoami: () => http.json<WhoAmI>('GET', '/auth/whoami'),
+
+    listProjects: () => http.json<Page<Project>>('GET', '/projects'),
+    getProject: (id: string) => http.json<Project>('GET', p(id)),
+    createProject: (body: { name: string; comment?: string }) => http.json<Project>('POST', '/projects', { body }),
+    updateProject: (id: string, body: { name?: string; comment?: string }) => http.json<Project>('PATCH', p(id), { body }),
+    deleteProject: (id: string) => http.json<void>('DELETE', p(id)),
+    setScope: (id: string, body: { allow: string[]; deny: string[] }) => http.json<Project['scope']>('PUT', `${p(id)}/scope`, { body }),
+
+    listMembers: (id: string) => http.json<Page<Member>>('GET', `${p(id)}/members`),
+    /** `user` is a user id or a username; the server accepts both. */
+    setMember: (id: string, user: string, role: ProjectRole) => http.json<Page<Member>>('PUT', `${p(id)}/members/${seg(user)}`, { body: { role } }),
+    removeMember: (id: string, user: string) => http.json<void>('DELETE', `${p(id)}/members/${seg(user)}`),
+
+    listUsers: () => http.json<Page<User>>('GET', '/users'),
+    getUser: (userId: string) => http.json<User>('GET', `/users/${seg(userId)}`),
+    createUser: (body: { username: string; kind?: string; admin?: boolean } & TokenOptions) => http.json<CreatedUser>('POST', '/users', { body }),
+    updateUser: (userId: string, body: { admin?: boolean; disabled?: boolean }) => http.json<User>('PATCH', `/users/${seg(userId)}`, { body }),
+    deleteUser: (userId: string) => http.json<void>('DELETE', `/users/${seg(userId)}`),
+
+    /** `userId` may be `me`. */
+    listTokens: (userId: string) => http.json<Page<TokenInfo>>('GET', `/users/${seg(userId)}/tokens`),
+    issueToken: (userId: string, body: TokenOptions) => http.json<IssuedToken>('POST', `/users/${seg(userId)}/tokens`, { body }),
+    rotateToken: (userId: string, tokenId: string, body: Omit<TokenOptions, 'label'>) =>
+      http.json<IssuedToken>('POST', `/users/${seg(userId)}/tokens/${seg(tokenId)}/rotate`, { body }),
+    revokeToken: (userId: string, tokenId: string) => http.json<void>('DELETE', `/users/${seg(userId)}/tokens/${seg(tokenId)}`),
+
+    // --- planned (ledger issue): imports, hosts, history, search, exports -----------------------
+    startImport: (id: string, file: UploadFile, opts: ImportOptions, onProgress?: ProgressFn) =>
+      uploadMultipart<ImportJob>(http, `${p(id)}/imports`, { mode: opts.mode, trackHistory: String(opts.trackHistory), force: String(opts.force) }, file, onProgress),
+    getImport: (id: string, importId: string) => http.json<ImportJob>('GET', `${p(id)}/imports/${seg(importId)}`),
+
+    listHosts: (id: string, filters: HostFilters = {}) => http.json<Page<unknown>>('GET', `${p(id)}/hosts`, { query: filters as Query }),
+    getHost: (id: string, ip: string, asOf?: string) => http.json<unknown>('GET', `${p(id)}/hosts/${seg(ip)}`, { query: { asOf } }),
+    deleteHost: (id: string, ip: string) => http.json<void>('DELETE', `${p(id)}/hosts/${seg(ip)}`),
+    deleteAllHosts: (id: string) => http.json<void>('DELETE', `${p(id)}/hosts`),
+    history: (id: string, filters: HistoryFilters = {}) => http.json<Page<HistoryRow>>('GET', `${p(id)}/history`, { query: filters as Query }),
+    hostEvents: (id: string, ip: string) => http.json<Page<unknown>>('GET', `${p(id)}/hosts/${seg(ip)}/events`),
+    search: (id: string, body: unknown) => http.json<Page<unknown>>('POST', `${p(id)}/hosts/search`, { body }),
+    facets: (id: string, body: unknown) => http.json<Record<string, unknown>>('POST', `${p(id)}/hosts/facets`, { body }),
+    /** The body streams; the caller pipes it to a file or stdout. */
+    exportStream: (id: string, format: ExportFormat, filters: Query = {}) => http.stream('GET', `${p(id)}/export`, { query: { format, ...filters } }),
+
+    // --- planned (audit issue): time travel, provenance, coverage, rebuild ----------------------
+    diff: (id: string, range: { from?: string; to?: string }) => http.json<unknown>('GET', `${p(id)}/diff`, { query: range }),
+    explain: (id: string, ip: string, proto: string, port: number) => http.json<unknown>('GET', `${p(id)}/hosts/${seg(ip)}/ports/${seg(proto)}/${port}/explain`),
+    coverage: (id: string, query: Query = {}) => http.json<unknown>('GET', `${p(id)}/coverage`, { query }),
+    rebuild: () => http.json<unknown>('POST', '/ledger/rebuild'),
+    checksum: (projectId?: string) => http.json<{ checksum: string; [k: string]: unknown }>('GET', '/ledger/checksum', { query: { projectId } }),
+  };
+}
+
+export type LedgerApi = ReturnType<typeof ledgerApi>;

@@ -1,0 +1,171 @@
+import type { ImportMode, PrincipalKind, ProjectRole } from '#events';
+import type { ImportCounts } from '#domain';
+
+// Shapes the CLI reads. Served routes match apps/ledger-projector; the rest follow the planned
+// contracts of the ledger and scanning issues and are read tolerantly (see normalize.ts).
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor?: string | null;
+}
+
+export interface WhoAmI {
+  readonly id: string;
+  readonly username: string;
+  readonly kind: PrincipalKind;
+  readonly admin: boolean;
+  readonly tokenId: string;
+}
+
+export interface Member {
+  readonly userId: string;
+  readonly username: string | null;
+  readonly role: ProjectRole;
+}
+
+export interface Project {
+  readonly id: string;
+  readonly name: string;
+  readonly comment: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly members: Member[];
+  readonly scope: { readonly allow: string[]; readonly deny: string[] };
+}
+
+export interface User {
+  readonly id: string;
+  readonly username: string;
+  readonly kind: PrincipalKind;
+  readonly admin: boolean;
+  readonly status: string;
+  readonly createdAt: string;
+}
+
+export interface CreatedUser extends User {
+  readonly token: string;
+  readonly tokenId: string;
+}
+
+export interface TokenInfo {
+  readonly tokenId: string;
+  readonly label: string | null;
+  readonly issuedAt: string;
+  readonly expiresAt: string | null;
+}
+
+export interface IssuedToken {
+  readonly tokenId: string;
+  readonly token: string;
+  readonly revoked?: string;
+}
+
+export interface TokenOptions {
+  readonly expiresAt?: string;
+  readonly lifetimeSeconds?: number;
+  readonly label?: string;
+}
+
+export type ImportStatus = 'pending' | 'running' | 'applying' | 'completed' | 'failed' | 'duplicate' | string;
+
+export interface ImportJob {
+  readonly importId: string;
+  readonly status: ImportStatus;
+  readonly counts?: ImportCounts | null;
+  readonly error?: string | null;
+  readonly hostsApplied?: number;
+  readonly hostsTotal?: number;
+}
+
+export interface ImportOptions {
+  readonly mode: ImportMode;
+  readonly trackHistory: boolean;
+  readonly force: boolean;
+}
+
+export interface HostFilters {
+  readonly hasOpenPorts?: boolean;
+  readonly port?: string;
+  readonly proto?: string;
+  readonly service?: string;
+  readonly product?: string;
+  readonly cidr?: string;
+  readonly hostname?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly asOf?: string;
+}
+
+export interface HistoryFilters {
+  readonly ip?: string;
+  readonly port?: string;
+  readonly field?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+/** A row of `GET /projects/:id/history`, read tolerantly (snake or camel case). */
+export interface HistoryRow {
+  readonly ip: string;
+  readonly port?: number | null;
+  readonly proto?: string | null;
+  readonly field?: string;
+  readonly change?: string;
+  readonly old?: unknown;
+  readonly new?: unknown;
+  readonly observedAt?: string;
+  readonly sourceId?: string | null;
+  readonly [k: string]: unknown;
+}
+
+export type ExportFormat = 'xml' | 'json' | 'csv' | 'ipport';
+
+export interface ScanRequest {
+  readonly targets: string[];
+  readonly profile?: string;
+  readonly config?: unknown;
+  readonly importMode?: ImportMode;
+  readonly gaps?: boolean;
+}
+
+export interface ScanSummary {
+  readonly provided?: number;
+  readonly duplicatesRemoved?: number;
+  readonly hostnamesCollapsed?: number;
+  readonly accepted?: number;
+  readonly skipped?: Record<string, number>;
+  readonly refused?: Record<string, number>;
+  readonly [k: string]: unknown;
+}
+
+export interface RunningTarget {
+  readonly ip: string;
+  readonly hostnames?: string[];
+  readonly workerId?: string | null;
+  readonly startedAt?: string | null;
+  readonly [k: string]: unknown;
+}
+
+export interface Scan {
+  readonly scanId: string;
+  readonly projectId?: string;
+  readonly status?: string;
+  readonly createdAt?: string;
+  readonly counts?: { queued?: number; running?: number; done?: number; failed?: number; cancelled?: number; total?: number };
+  readonly summary?: ScanSummary;
+  readonly running?: RunningTarget[];
+  readonly [k: string]: unknown;
+}
+
+export interface Worker {
+  readonly workerId: string;
+  readonly version?: string;
+  readonly egressIp?: string | null;
+  readonly hostname?: string | null;
+  readonly lastSeen?: string;
+  readonly currentTask?: string | null;
+  readonly status?: string;
+  readonly [k: string]: unknown;
+}
