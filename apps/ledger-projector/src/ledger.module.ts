@@ -7,8 +7,9 @@ import { ProjectsHttpController } from './projects/projects.http.controller.js';
 import { UsersHttpController } from './users/users.http.controller.js';
 import { ImportReportHttpController } from './imports/import-report.http.controller.js';
 import { ImportReportService } from './imports/import-report.service.js';
+import { HostsHttpController } from './hosts/hosts.http.controller.js';
 
-export const httpControllers = [UsersHttpController, ProjectsHttpController, ImportReportHttpController];
+export const httpControllers = [UsersHttpController, ProjectsHttpController, ImportReportHttpController, HostsHttpController];
 
 @Module({})
 export class LedgerModule {
