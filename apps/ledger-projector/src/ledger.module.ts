@@ -8,8 +8,10 @@ import { UsersHttpController } from './users/users.http.controller.js';
 import { ImportReportHttpController } from './imports/import-report.http.controller.js';
 import { ImportReportService } from './imports/import-report.service.js';
 import { HostsHttpController } from './hosts/hosts.http.controller.js';
+import { ExportHttpController } from './exports/export.http.controller.js';
+import { LedgerAdminHttpController } from './admin/ledger-admin.http.controller.js';
 
-export const httpControllers = [UsersHttpController, ProjectsHttpController, ImportReportHttpController, HostsHttpController];
+export const httpControllers = [UsersHttpController, ProjectsHttpController, ImportReportHttpController, HostsHttpController, ExportHttpController, LedgerAdminHttpController];
 
 @Module({})
 export class LedgerModule {

@@ -8,3 +8,4 @@ export * from './ledger/nmap.types.js';
 export * from './ledger/ledger.events.js';
 export * from './projects/project.events.js';
 export * from './identity/identity.events.js';
+export * from './scans/scan.events.js';

@@ -34,6 +34,8 @@ export const Topics = {
   scans: topic('falcoria.scans', 12, 'projectId', 'scan requests, planned tasks, task lifecycle, cancellations'),
   tasks: topic('falcoria.tasks', 12, 'taskId', 'work items offered to workers'),
   workers: topic('falcoria.workers', 3, 'workerId', 'worker announcements and heartbeats'),
+  // One partition: every worker reads all of it (its own group, no commits), in order.
+  workerControl: topic('falcoria.worker-control', 1, '"control"', 'commands every worker reads in full: task revocations (cancels, superseded or expired leases)'),
   deadLetters: topic('falcoria.dead-letters', 3, 'original key', 'messages a consumer could not handle after N attempts, with the reason'),
 } as const;
 
