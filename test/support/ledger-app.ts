@@ -56,3 +56,18 @@ export async function call(base: string, method: string, path: string, token?: s
   }
   return { status: res.status, body: parsed, text };
 }
+
+export async function upload(base: string, projectId: string, token: string, content: string | Buffer, opts: Record<string, string> = {}, fileName = 'report.xml'): Promise<Reply> {
+  const form = new FormData();
+  form.append('file', new Blob([content]), fileName);
+  const qs = new URLSearchParams({ wait: 'true', ...opts }).toString();
+  const res = await fetch(`${base}/projects/${projectId}/imports?${qs}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body, text };
+}

@@ -3,3 +3,4 @@ export * from './ledger/index.js';
 export * from './scanning/index.js';
 export * from './identity/index.js';
 export * from './projects/index.js';
+export * from './tasks/index.js';

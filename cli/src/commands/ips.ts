@@ -1,0 +1,215 @@
+import { Command, Option } from 'commander';
+import type { ImportJob } from '../api/index.js';
+import { normalizeHost } from '../api/normalize.js';
+import { CliError } from '../errors.js';
+import { progressSink } from '../output/progress.js';
+import { action, type Ctx, type Io } from './context.js';
+import { exportTo, formatOption } from './export.js';
+import { checkNmapReport } from './files.js';
+import { collect, hostFilterOptions, hostFilters } from './host-filters.js';
+import { formatHostBlock, printChanges, printHosts } from './render.js';
+import { examples, jsonOption, modeOption, moment, port, positiveInt, projectOption, yesOption } from './shared.js';
+
+const TERMINAL = new Set(['completed', 'failed', 'duplicate']);
+
+/** Polls an import until the ledger has applied it, showing hosts applied when the server reports them. */
+export async function waitForImport(ctx: Ctx, projectId: string, job: ImportJob, showProgress: boolean, pollMs = 500): Promise<ImportJob> {
+  const sink = progressSink(ctx.io.stderr, 'items', 'applying', showProgress);
+  let cur = job;
+  while (!TERMINAL.has(cur.status)) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    cur = await ctx.api().ledger.getImport(projectId, job.importId);
+    if (cur.hostsApplied !== undefined) sink.update(cur.hostsApplied, cur.hostsTotal ?? null);
+  }
+  if (cur.hostsApplied !== undefined) sink.finish();
+  return cur;
+}
+
+export function printImportResult(ctx: Ctx, projectName: string, job: ImportJob): void {
+  if (ctx.json) ctx.printer.json(job);
+  if (job.status === 'failed') throw new CliError('failure', `import ${job.importId} failed: ${job.error ?? 'no reason given'}`);
+  if (ctx.json) return;
+  if (job.status === 'duplicate') {
+    ctx.printer.warn(`This report was already imported into '${projectName}'; nothing changed (re-apply with --force).`);
+    return;
+  }
+  if (!TERMINAL.has(job.status)) {
+    ctx.printer.success(`Import ${job.importId} accepted (${job.status}); follow it with: falcli project ips import-status ${job.importId}`);
+    return;
+  }
+  ctx.printer.success(`Imported into project '${projectName}' (import ${job.importId}).`);
+  const c = job.counts;
+  if (c) {
+    ctx.printer.kv([
+      ['hosts created', String(c.hostsCreated)],
+      ['hosts updated', String(c.hostsUpdated)],
+      ['hosts unchanged', String(c.hostsUnchanged)],
+      ['ports opened', String(c.portsOpened)],
+      ['ports closed', String(c.portsClosed)],
+      ['changes', String(c.changes)],
+    ]);
+  }
+}
+
+export function ipsCommand(io: Io): Command {
+  const cmd = new Command('ips').alias('hosts').description("the project's hosts: list, show, import nmap reports, download, delete, history");
+  examples(cmd, 'falcli project ips import -f scan.xml', 'falcli project ips list --port 443', 'falcli project ips get 10.0.0.5');
+
+  examples(
+    hostFilterOptions(cmd.command('list').description('list hosts (with open ports unless --no-has-ports)'))
+      .option('--limit <n>', 'at most this many hosts', positiveInt, 1000)
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx, opts) => {
+          const p = await ctx.project();
+          const filters = hostFilters(opts);
+          const items = await collect((cursor) => ctx.api().ledger.listHosts(p.id, { ...filters, limit: Math.min(opts.limit, 1000), cursor }), opts.limit);
+          if (ctx.json) return ctx.printer.json(items);
+          if (!items.length) return ctx.printer.warn(`No hosts found in project '${p.name}' (${p.id}).`);
+          printHosts(ctx, items);
+        }),
+      ),
+    'falcli project ips list',
+    'falcli project ips list --service http --cidr 10.0.0.0/16',
+    'falcli project ips list --no-has-ports --json',
+  );
+
+  examples(
+    cmd
+      .command('get')
+      .description('show hosts in detail: ports, services, banners, scripts (one IP, or all)')
+      .argument('[ip]', 'IP address (default: every host)')
+      .addOption(new Option('--as-of <time>', 'as the host stood at this time').argParser(moment))
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx, opts, ip?: string) => {
+          const p = await ctx.project();
+          const raws = ip ? [await ctx.api().ledger.getHost(p.id, ip, opts.asOf)] : await collect((cursor) => ctx.api().ledger.listHosts(p.id, { hasOpenPorts: true, asOf: opts.asOf, cursor }), Infinity);
+          if (ctx.json) return ctx.printer.json(ip ? raws[0] : raws);
+          if (!raws.length) return ctx.printer.warn(`No hosts found in project '${p.name}' (${p.id}).`);
+          ctx.printer.line(raws.map((r) => formatHostBlock(ctx, normalizeHost(r))).join('\n\n\n'));
+        }),
+      ),
+    'falcli project ips get 10.0.0.5',
+    'falcli project ips get --json > hosts.json',
+  );
+
+  examples(
+    cmd
+      .command('import')
+      .description('upload an nmap XML report (streamed, with progress) and wait until the ledger has applied it')
+      .argument('[file]', 'nmap XML report')
+      .option('-f, --file <path>', 'nmap XML report (same as the argument)')
+      .addOption(modeOption('insert'))
+      .option('--no-history', 'do not record history rows for this import')
+      .option('--force', 're-apply a report that was already imported')
+      .option('--no-wait', 'return once uploaded, without waiting for it to be applied')
+      .option('--progress', 'show progress even when stderr is not a terminal')
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx, opts, fileArg?: string) => {
+          const path = opts.file ?? fileArg;
+          if (!path) throw new CliError('usage', 'no report given', 'falcli project ips import -f report.xml');
+          const { size } = checkNmapReport(path);
+          const p = await ctx.project();
+          const show = opts.progress === true || ctx.io.stderr.isTTY === true;
+          const sink = progressSink(ctx.io.stderr, 'bytes', 'upload', show);
+          const job = await ctx.api().ledger.startImport(p.id, { path, size }, { mode: opts.mode, trackHistory: opts.history !== false, force: opts.force === true }, (sent, total) => sink.update(sent, total));
+          sink.finish();
+          const done = opts.wait === false ? job : await waitForImport(ctx, p.id, job, show);
+          printImportResult(ctx, p.name, done);
+        }),
+      ),
+    'falcli project ips import -f scan.xml',
+    'falcli project ips import scan.xml --mode replace -p acme-external',
+    'falcli project ips import big.xml --no-wait --json',
+  );
+
+  examples(
+    cmd
+      .command('import-status')
+      .description('show (and with --wait, follow) an import')
+      .argument('<importId>', 'import id')
+      .option('--wait', 'wait until it is applied')
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx, opts, importId: string) => {
+          const p = await ctx.project();
+          const job = await ctx.api().ledger.getImport(p.id, importId);
+          printImportResult(ctx, p.name, opts.wait ? await waitForImport(ctx, p.id, job, ctx.io.stderr.isTTY === true) : job);
+        }),
+      ),
+    'falcli project ips import-status 7f3c2a10-… --wait',
+  );
+
+  examples(
+    formatOption(hostFilterOptions(cmd.command('download').description('download the hosts as a file (default: ./<project>_hosts.<format>)')))
+      .option('-o, --out <path>', 'file to write (- for stdout)')
+      .addOption(projectOption())
+      .action(
+        action(io, async (ctx, opts) => {
+          const p = await ctx.project();
+          const out = opts.out ?? `${p.name}_hosts.${opts.format === 'ipport' ? 'txt' : opts.format}`;
+          await exportTo(ctx, p, opts.format, hostFilters(opts), out);
+        }),
+      ),
+    'falcli project ips download',
+    'falcli project ips download --format csv -o hosts.csv',
+  );
+
+  examples(
+    cmd
+      .command('delete')
+      .description('delete one host, or (without an IP) every host of the project')
+      .argument('[ip]', 'IP address')
+      .addOption(yesOption())
+      .addOption(projectOption())
+      .action(
+        action(io, async (ctx, _opts, ip?: string) => {
+          const p = await ctx.project();
+          if (ip) {
+            await ctx.api().ledger.deleteHost(p.id, ip);
+            return ctx.printer.success(`Deleted ${ip} from project '${p.name}'.`);
+          }
+          if (!(await ctx.confirm(`Delete ALL hosts of project '${p.name}' (${p.id})?`))) return ctx.printer.warn('Aborted.');
+          await ctx.api().ledger.deleteAllHosts(p.id);
+          ctx.printer.success(`Deleted all hosts of project '${p.name}'.`);
+        }),
+      ),
+    'falcli project ips delete 10.0.0.5',
+    'falcli project ips delete --yes',
+  );
+
+  cmd.addCommand(historyCommand(io, 'falcli project ips history'));
+  return cmd;
+}
+
+/** `project ips history [ip]` and the top-level `history` are the same command. */
+export function historyCommand(io: Io, invocation: string): Command {
+  const cmd = new Command('history')
+    .description('what changed on the hosts (one IP, or all), newest first')
+    .argument('[ip]', 'only this IP')
+    .option('--port <port>', 'only this port', port)
+    .option('--field <field>', 'only this kind of change (state, service, product, version, hostname …)')
+    .option('--since <time>', 'from this time (or 7d, 12h ago)', moment)
+    .option('--until <time>', 'up to this time', moment)
+    .option('--limit <n>', 'at most this many rows', positiveInt, 200)
+    .addOption(projectOption())
+    .addOption(jsonOption())
+    .action(
+      action(io, async (ctx, opts, ip?: string) => {
+        const p = await ctx.project();
+        const q = { ip, port: opts.port === undefined ? undefined : String(opts.port), field: opts.field, since: opts.since, until: opts.until };
+        const items = await collect((cursor) => ctx.api().ledger.history(p.id, { ...q, limit: Math.min(opts.limit, 1000), cursor }), opts.limit);
+        if (ctx.json) return ctx.printer.json(items);
+        // An empty history is an answer, not an error (the original turned it into a 404).
+        if (!items.length) return ctx.printer.warn(`No changes found in project '${p.name}'${ip ? ` for ${ip}` : ''}.`);
+        printChanges(ctx, items);
+      }),
+    );
+  return examples(cmd, `${invocation} 10.0.0.5`, `${invocation} --since 7d --field state`, `${invocation} --port 443 --json`);
+}
