@@ -7,6 +7,7 @@ import { IsIn, IsOptional } from 'class-validator';
 import type { HostState } from '#domain';
 import { Access, ORM } from '#platform';
 import { checkCidr, HostFiltersDto, hostWhere } from '../hosts/host-filters.js';
+import { unpackState } from '../projection/state-codec.js';
 import { hostDetail } from '../hosts/host-view.js';
 import { hostXml, NMAP_XML_HEAD, NMAP_XML_TAIL } from './nmap-xml.writer.js';
 
@@ -61,7 +62,7 @@ export class ExportHttpController {
       const rows = await em.execute<{ ip: string; state: HostState }[]>(sql, params);
       if (!rows.length) break;
       for (const r of rows) {
-        const s = r.state;
+        const s = unpackState(r.state);
         if (format === 'xml') await put(hostXml(s));
         else if (format === 'json') await put((count ? ',\n' : '') + JSON.stringify(hostDetail(s)));
         else {

@@ -10,6 +10,7 @@ import type { HostState, Principal } from '#domain';
 import { Access, CurrentPrincipal, ORM, PUBLISHER, type EventPublisher } from '#platform';
 import { actorOf } from '../access/access-commands.service.js';
 import { checkCidr, HostListQueryDto, hostWhere, SearchRequestDto } from './host-filters.js';
+import { unpackState } from '../projection/state-codec.js';
 import { hostDetail } from './host-view.js';
 
 export class HistoryQueryDto {
@@ -124,16 +125,16 @@ export class HostsHttpController {
     checkIp(ip);
     const rows = await this.orm.em.fork().execute<{ state: HostState }[]>(`select state from ledger.hosts where project_id = ? and ip = ? and not deleted`, [projectId, ip]);
     if (!rows.length) throw new NotFoundException(`host ${ip} not found in this project`);
-    return hostDetail(rows[0].state);
+    return hostDetail(unpackState(rows[0].state));
   }
 
   @Get('hosts/:ip/events')
   @Access('project.read', { projectParam: 'projectId' })
   async events(@Param('projectId') projectId: string, @Param('ip') ip: string) {
     checkIp(ip);
-    const rows = await this.orm.em.fork().execute<{ event: unknown }[]>(`select event from ledger.host_events where project_id = ? and ip = ? order by seq`, [projectId, ip]);
+    const rows = await this.orm.em.fork().execute<{ event: string }[]>(`select event from ledger.host_events where project_id = ? and ip = ? order by seq`, [projectId, ip]);
     if (!rows.length) throw new NotFoundException(`no events for ${ip} in this project`);
-    return { items: rows.map((r) => r.event) };
+    return { items: rows.map((r) => JSON.parse(r.event)) };
   }
 
   @Get('history')
@@ -151,7 +152,8 @@ export class HostsHttpController {
     if (q.cursor) add('id < ?', q.cursor);
     const limit = q.limit ?? 100;
     const rows = await this.orm.em.fork().execute<Record<string, any>[]>(
-      `select id, ip, proto, port, field, key, old, new, rule, event_id, observed_at, source, mode, actor, run from ledger.history where ${where.join(' and ')} order by id desc limit ?`,
+      `select h.id, h.ip, h.proto, h.port, h.field, h.key, h.old, h.new, h.rule, h.event_id, h.observed_at, p.source, p.mode, p.actor, p.run
+         from ledger.history h left join ledger.provenance p on p.event_id = h.event_id where ${where.map((w) => 'h.' + w).join(' and ')} order by h.id desc limit ?`,
       [...params, limit + 1],
     );
     const more = rows.length > limit;

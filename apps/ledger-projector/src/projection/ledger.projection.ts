@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { assertUnreachable, Topics, type Envelope, type HostDeletedV1, type HostObservedV1, type LedgerEvent, type ProjectEvent } from '#events';
 import { foldHostDeleted, foldObservation, type Change, type FoldOutcome, type HostState } from '#domain';
-import type { ConsumedEvent, Em, Projection } from '#platform';
+import { sql, type ConsumedEvent, type Em, type Projection } from '#platform';
 import { LEDGER_MIGRATIONS } from './ledger.schema.js';
+import { packState, unpackState, type PackedState } from './state-codec.js';
 
 const OUTCOME_RANK: Record<FoldOutcome, number> = { skipped: 0, unchanged: 1, updated: 2, created: 3 };
 
@@ -26,7 +27,7 @@ function hostRow(projectId: string, s: HostState) {
   return {
     project_id: projectId,
     ip: s.ip,
-    state: s,
+    state: '\u0000STATE\u0000',
     deleted: s.deleted,
     first_seen: s.firstSeen,
     last_seen: s.lastSeen,
@@ -44,6 +45,7 @@ class LedgerBatch {
   private readonly states = new Map<string, HostState | null>(); // `${project}|${ip}`
   private readonly dirty = new Set<string>();
   private history: Record<string, unknown>[] = [];
+  private readonly provenance = new Map<string, Record<string, unknown>>();
   private trail: Record<string, unknown>[] = [];
   private importHosts = new Map<string, { import_id: string; ip: string; outcome: number }>();
   private importTotals = new Map<string, { opened: number; closed: number; changes: number }>();
@@ -63,8 +65,8 @@ class LedgerBatch {
     }
     for (const [projectId, ips] of wanted) {
       for (const ip of ips) this.states.set(`${projectId}|${ip}`, null);
-      const rows = await this.em.execute<{ ip: string; state: HostState }[]>(`select ip, state from hosts where project_id = ? and ip in (select jsonb_array_elements_text(?::jsonb))`, [projectId, JSON.stringify([...ips])]);
-      for (const r of rows) this.states.set(`${projectId}|${r.ip}`, r.state);
+      const rows = await sql<{ ip: string; state: PackedState }>(this.em, `select ip, state from hosts where project_id = ? and ip in (select jsonb_array_elements_text(?::jsonb))`, [projectId, JSON.stringify([...ips])]);
+      for (const r of rows) this.states.set(`${projectId}|${r.ip}`, unpackState(r.state));
     }
   }
 
@@ -73,8 +75,10 @@ class LedgerBatch {
       if (!c.recorded) continue;
       this.history.push({
         project_id: projectId, ip: c.ip, proto: c.proto ?? null, port: c.port ?? null, field: c.field, key: c.key ?? null,
-        old: c.old, new: c.new, rule: c.rule, event_id: c.eventId, observed_at: c.observedAt, source: c.source, mode: c.mode, actor: c.actor, run: c.run,
+        old: c.old, new: c.new, rule: c.rule, event_id: c.eventId, observed_at: c.observedAt,
       });
+      // Provenance is the same for every change of one event: stored once, joined on read.
+      if (!this.provenance.has(c.eventId)) this.provenance.set(c.eventId, { event_id: c.eventId, source: c.source, mode: c.mode, actor: c.actor, run: c.run });
     }
     this.trail.push({ project_id: projectId, ip, event_id: e.eventId, type: e.type, occurred_at: e.occurredAt, event: e });
   }
@@ -114,63 +118,73 @@ class LedgerBatch {
     const em = this.em;
     if (this.dirty.size > 0) {
       const hosts: ReturnType<typeof hostRow>[] = [];
+      const packed: string[] = [];
       const ports: ReturnType<typeof portRows> = [];
       const keys: { project_id: string; ip: string }[] = [];
       for (const key of this.dirty) {
         const s = this.states.get(key)!;
         const projectId = key.slice(0, key.indexOf('|'));
         hosts.push(hostRow(projectId, s));
+        packed.push(packState(s));
         keys.push({ project_id: projectId, ip: s.ip });
         if (!s.deleted) ports.push(...portRows(projectId, s));
       }
-      await em.execute(
+      await sql(em, 
         `insert into hosts (project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os)
          select project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os
-           from jsonb_to_recordset(?::jsonb) as x(project_id text, ip text, state jsonb, deleted boolean, first_seen timestamptz, last_seen timestamptz, open_count int, hostnames text[], os text)
+           from json_to_recordset(?::json) as x(project_id text, ip text, state jsonb, deleted boolean, first_seen timestamptz, last_seen timestamptz, open_count int, hostnames text[], os text)
          on conflict (project_id, ip) do update set state = excluded.state, deleted = excluded.deleted, first_seen = excluded.first_seen,
            last_seen = excluded.last_seen, open_count = excluded.open_count, hostnames = excluded.hostnames, os = excluded.os`,
-        [JSON.stringify(hosts)],
+        // States are spliced in already packed, instead of being serialised twice.
+        [`[${hosts.map((h, i) => JSON.stringify(h).replace('"\\u0000STATE\\u0000"', () => packed[i])).join(',')}]`],
       );
-      await em.execute(
-        `delete from host_ports hp using jsonb_to_recordset(?::jsonb) as x(project_id text, ip text) where hp.project_id = x.project_id and hp.ip = x.ip`,
+      await sql(em, 
+        `delete from host_ports hp using json_to_recordset(?::json) as x(project_id text, ip text) where hp.project_id = x.project_id and hp.ip = x.ip`,
         [JSON.stringify(keys)],
       );
       if (ports.length)
-        await em.execute(
+        await sql(em, 
           `insert into host_ports (project_id, ip, proto, port, state, service, product, version, extrainfo, tunnel, cpes)
            select project_id, ip, proto, port, state, service, product, version, extrainfo, tunnel, cpes
-             from jsonb_to_recordset(?::jsonb) as x(project_id text, ip text, proto text, port int, state text, service text, product text, version text, extrainfo text, tunnel text, cpes text[])`,
+             from json_to_recordset(?::json) as x(project_id text, ip text, proto text, port int, state text, service text, product text, version text, extrainfo text, tunnel text, cpes text[])`,
           [JSON.stringify(ports)],
         );
       this.dirty.clear();
     }
     if (this.history.length) {
-      await em.execute(
-        `insert into history (project_id, ip, proto, port, field, key, old, new, rule, event_id, observed_at, source, mode, actor, run)
-         select project_id, ip, proto, port, field, key, old, new, rule, event_id, observed_at, source, mode, actor, run
-           from jsonb_to_recordset(?::jsonb) as x(project_id text, ip text, proto text, port int, field text, key text, old jsonb, new jsonb, rule text, event_id text, observed_at timestamptz, source jsonb, mode text, actor jsonb, run jsonb)`,
+      await sql(em, 
+        `insert into history (project_id, ip, proto, port, field, key, old, new, rule, event_id, observed_at)
+         select project_id, ip, proto, port, field, key, old, new, rule, event_id, observed_at
+           from json_to_recordset(?::json) as x(project_id text, ip text, proto text, port int, field text, key text, old jsonb, new jsonb, rule text, event_id text, observed_at timestamptz)`,
         [JSON.stringify(this.history)],
       );
+      await sql(em, 
+        `insert into provenance (event_id, source, mode, actor, run)
+         select event_id, source, mode, actor, run from json_to_recordset(?::json) as x(event_id text, source jsonb, mode text, actor jsonb, run jsonb)
+         on conflict (event_id) do nothing`,
+        [JSON.stringify([...this.provenance.values()])],
+      );
+      this.provenance.clear();
       this.history = [];
     }
     if (this.trail.length) {
-      await em.execute(
+      await sql(em, 
         `insert into host_events (project_id, ip, event_id, type, occurred_at, event)
-         select project_id, ip, event_id, type, occurred_at, event from jsonb_to_recordset(?::jsonb) as x(project_id text, ip text, event_id text, type text, occurred_at timestamptz, event jsonb)`,
+         select project_id, ip, event_id, type, occurred_at, event from json_to_recordset(?::json) as x(project_id text, ip text, event_id text, type text, occurred_at timestamptz, event text)`,
         [JSON.stringify(this.trail)],
       );
       this.trail = [];
     }
     if (this.importHosts.size) {
-      await em.execute(
-        `insert into import_hosts (import_id, ip, outcome) select import_id, ip, outcome from jsonb_to_recordset(?::jsonb) as x(import_id text, ip text, outcome smallint)
+      await sql(em, 
+        `insert into import_hosts (import_id, ip, outcome) select import_id, ip, outcome from json_to_recordset(?::json) as x(import_id text, ip text, outcome smallint)
          on conflict (import_id, ip) do update set outcome = greatest(import_hosts.outcome, excluded.outcome)`,
         [JSON.stringify([...this.importHosts.values()])],
       );
       this.importHosts.clear();
     }
     for (const [id, t] of this.importTotals)
-      await em.execute(`update imports set ports_opened = ports_opened + ?, ports_closed = ports_closed + ?, changes = changes + ? where id = ?`, [t.opened, t.closed, t.changes, id]);
+      await sql(em, `update imports set ports_opened = ports_opened + ?, ports_closed = ports_closed + ?, changes = changes + ? where id = ?`, [t.opened, t.closed, t.changes, id]);
     this.importTotals.clear();
   }
 }
@@ -186,7 +200,7 @@ async function applyLedgerEvent(em: Em, e: LedgerEvent, batch: LedgerBatch): Pro
     case 'ImportStarted': {
       await batch.flush();
       const p = e.payload;
-      await em.execute(
+      await sql(em, 
         `insert into imports (id, project_id, file_name, sha256, mode, track_history, force, status, actor, started_at) values (?, ?, ?, ?, ?, ?, ?, 'applying', ?, ?)
          on conflict (id) do nothing`,
         [p.importId, p.projectId, p.fileName, p.fileSha256, p.mode, p.trackHistory, p.force, JSON.stringify(e.actor), e.occurredAt],
@@ -195,11 +209,11 @@ async function applyLedgerEvent(em: Em, e: LedgerEvent, batch: LedgerBatch): Pro
     }
     case 'ImportCompleted':
       await batch.flush();
-      await em.execute(`update imports set status = 'completed', completed_at = ?, host_count = ?, run = ? where id = ?`, [e.occurredAt, e.payload.hostCount, JSON.stringify(e.payload.run), e.payload.importId]);
+      await sql(em, `update imports set status = 'completed', completed_at = ?, host_count = ?, run = ? where id = ?`, [e.occurredAt, e.payload.hostCount, JSON.stringify(e.payload.run), e.payload.importId]);
       return;
     case 'ImportFailed':
       await batch.flush();
-      await em.execute(`update imports set status = 'failed', completed_at = ?, reason = ? where id = ?`, [e.occurredAt, e.payload.reason, e.payload.importId]);
+      await sql(em, `update imports set status = 'failed', completed_at = ?, reason = ? where id = ?`, [e.occurredAt, e.payload.reason, e.payload.importId]);
       return;
     default:
       assertUnreachable(e);
@@ -210,35 +224,36 @@ async function applyProjectEvent(em: Em, e: ProjectEvent): Promise<void> {
   const at = e.occurredAt;
   switch (e.type) {
     case 'ProjectCreated':
-      await em.execute(`insert into projects(id, name, comment, owner_id, created_at, updated_at) values (?, ?, ?, ?, ?, ?) on conflict (id) do nothing`, [
+      await sql(em, `insert into projects(id, name, comment, owner_id, created_at, updated_at) values (?, ?, ?, ?, ?, ?) on conflict (id) do nothing`, [
         e.payload.projectId, e.payload.name, e.payload.comment, e.payload.ownerId, at, at,
       ]);
-      await em.execute(`insert into project_members(project_id, user_id, role, updated_at) values (?, ?, 'owner', ?) on conflict do nothing`, [e.payload.projectId, e.payload.ownerId, at]);
+      await sql(em, `insert into project_members(project_id, user_id, role, updated_at) values (?, ?, 'owner', ?) on conflict do nothing`, [e.payload.projectId, e.payload.ownerId, at]);
       return;
     case 'ProjectUpdated':
-      await em.execute(`update projects set name = coalesce(?, name), comment = case when ? then ? else comment end, updated_at = ? where id = ?`, [
+      await sql(em, `update projects set name = coalesce(?, name), comment = case when ? then ? else comment end, updated_at = ? where id = ?`, [
         e.payload.name ?? null, e.payload.comment !== undefined, e.payload.comment ?? null, at, e.payload.projectId,
       ]);
       return;
     case 'ProjectDeleted': {
       const id = e.payload.projectId;
-      await em.execute(`update projects set deleted_at = ?, updated_at = ? where id = ? and deleted_at is null`, [at, at, id]);
-      for (const t of ['project_members', 'hosts', 'host_ports', 'history', 'host_events']) await em.execute(`delete from ${t} where project_id = ?`, [id]);
-      await em.execute(`delete from import_hosts where import_id in (select id from imports where project_id = ?)`, [id]);
-      await em.execute(`delete from imports where project_id = ?`, [id]);
+      await sql(em, `update projects set deleted_at = ?, updated_at = ? where id = ? and deleted_at is null`, [at, at, id]);
+      await sql(em, `delete from provenance where event_id in (select event_id from history where project_id = ?)`, [id]);
+      for (const t of ['project_members', 'hosts', 'host_ports', 'history', 'host_events']) await sql(em, `delete from ${t} where project_id = ?`, [id]);
+      await sql(em, `delete from import_hosts where import_id in (select id from imports where project_id = ?)`, [id]);
+      await sql(em, `delete from imports where project_id = ?`, [id]);
       return;
     }
     case 'MemberAdded':
     case 'MemberRoleChanged': {
       const role = e.type === 'MemberAdded' ? e.payload.role : e.payload.to;
-      await em.execute(
+      await sql(em, 
         `insert into project_members(project_id, user_id, role, updated_at) values (?, ?, ?, ?) on conflict (project_id, user_id) do update set role = excluded.role, updated_at = excluded.updated_at`,
         [e.payload.projectId, e.payload.userId, role, at],
       );
       return;
     }
     case 'MemberRemoved':
-      await em.execute(`delete from project_members where project_id = ? and user_id = ?`, [e.payload.projectId, e.payload.userId]);
+      await sql(em, `delete from project_members where project_id = ? and user_id = ?`, [e.payload.projectId, e.payload.userId]);
       return;
     case 'ProjectScopeSet':
       return;
@@ -263,7 +278,7 @@ export const ledgerProjection: Projection = {
   async onDeadLetter(em, c) {
     const e = c.event as LedgerEvent;
     if (e.type === 'HostObserved' && e.payload.source.kind === 'import')
-      await em.execute(`update imports set dead_lettered = dead_lettered + 1 where id = ?`, [e.payload.source.importId]);
+      await sql(em, `update imports set dead_lettered = dead_lettered + 1 where id = ?`, [e.payload.source.importId]);
   },
   /**
    * Digest of every read model row that the log determines. Serial ids are left out and rows are
@@ -279,9 +294,10 @@ export const ledgerProjection: Projection = {
       `select project_id, ip, state::text, deleted, open_count from hosts order by project_id, ip`,
       `select * from host_ports order by project_id, ip, proto, port`,
       `select project_id, ip, proto, port, field, key, old::text, new::text, rule, event_id from history order by project_id, id`,
+      `select event_id, source::text, mode, actor::text, run::text from provenance order by event_id`,
       `select project_id, ip, event_id, type from host_events order by project_id, seq`,
     ];
-    for (const q of queries) for (const row of await em.execute(q)) h.update(JSON.stringify(row));
+    for (const q of queries) for (const row of await sql(em, q)) h.update(JSON.stringify(row));
     return h.digest('hex');
   },
 };

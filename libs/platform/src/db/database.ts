@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 
 export type Em = EntityManager;
@@ -39,4 +40,17 @@ export async function migrateSchema(orm: MikroORM, schema: string, migrations: r
       await tx.execute(`insert into ${s}.schema_migrations(version) values (?)`, [i + 1]);
     }
   });
+}
+
+/**
+ * Runs SQL with server-side parameters on the EntityManager's connection (inside its transaction,
+ * if any). MikroORM's `em.execute` inlines parameters into the SQL text on the client, which for
+ * multi-megabyte JSON batches costs ~8× the time and memory (see docs/benchmarks.md).
+ * `?` placeholders become $1, $2 …; the SQL text itself must not contain a literal `?`.
+ */
+export async function sql<T = Record<string, unknown>>(em: Em, text: string, params: readonly unknown[] = []): Promise<T[]> {
+  let n = 0;
+  const compiled = CompiledQuery.raw(text.replace(/\?/g, () => `$${++n}`), [...params]);
+  const result = await em.getKysely().executeQuery(compiled);
+  return result.rows as T[];
 }

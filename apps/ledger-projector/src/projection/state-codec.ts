@@ -1,0 +1,60 @@
+import type { HostState } from '#domain';
+
+/**
+ * Host states repeat the same provenance stamp ({eventId, observedAt}) on every fact an event set,
+ * which is ~40% of the document. Stored states keep each distinct stamp once and refer to it by
+ * index: less to write, less to compress, less to read.
+ */
+export interface PackedState {
+  readonly stamps: readonly (readonly [string, string])[];
+  readonly state: unknown;
+}
+
+const isStampLike = (v: Record<string, unknown>): 2 | 3 | 0 => {
+  if (typeof v.eventId !== 'string' || typeof v.observedAt !== 'string') return 0;
+  const n = Object.keys(v).length;
+  return n === 2 ? 2 : n === 3 && 'value' in v ? 3 : 0;
+};
+
+export function packState(s: HostState): string {
+  const index = new Map<string, number>();
+  const list: [string, string][] = [];
+  const body = JSON.stringify(s, function (_k, v: unknown) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const kind = isStampLike(o);
+      if (kind) {
+        const key = `${o.eventId}|${o.observedAt}`;
+        let i = index.get(key);
+        if (i === undefined) {
+          i = list.length;
+          index.set(key, i);
+          list.push([o.eventId as string, o.observedAt as string]);
+        }
+        return kind === 2 ? { $: i } : { value: o.value, $: i };
+      }
+    }
+    return v;
+  });
+  return `{"stamps":${JSON.stringify(list)},"state":${body}}`;
+}
+
+export function unpackState(packed: PackedState | HostState): HostState {
+  if (!('stamps' in packed)) return packed as HostState;
+  const stamps = packed.stamps;
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.$ === 'number' && (Object.keys(o).length === 1 || (Object.keys(o).length === 2 && 'value' in o))) {
+        const [eventId, observedAt] = stamps[o.$];
+        return 'value' in o ? { value: o.value, eventId, observedAt } : { eventId, observedAt };
+      }
+      const out: Record<string, unknown> = {};
+      for (const k in o) out[k] = walk(o[k]);
+      return out;
+    }
+    return v;
+  };
+  return walk(packed.state) as HostState;
+}
