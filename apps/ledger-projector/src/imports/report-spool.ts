@@ -66,11 +66,11 @@ export async function spoolReport(body: Readable, dir: string, opts: { fileName:
   }
   if (!meta) {
     await rm(path, { force: true });
-    throw new ReportError('REPORT.EMPTY', 'the report has no <nmaprun> content');
+    throw new ReportError('REPORT.EMPTY', `${opts.fileName}: the report has no <nmaprun> content`);
   }
   if (hostCount === 0) {
     await rm(path, { force: true });
-    throw new ReportError('REPORT.EMPTY', 'the report lists no hosts: nothing to import');
+    throw new ReportError('REPORT.EMPTY', `${opts.fileName}: the report lists no hosts, nothing to import`);
   }
   const finalMeta = meta;
   return {

@@ -369,14 +369,17 @@ class Folding {
     const byId = new Map<string, NmapScript>();
     for (const s of scripts) {
       const id = s.id.trim();
-      if (id !== '' && !(s.output.trim() === '' && s.nodes.length === 0)) byId.set(id, s);
+      if (id !== '') byId.set(id, s);
     }
     for (const [id, s] of [...byId].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const value = plain({ id, output: s.output, nodes: s.nodes });
       const cur = into[id];
-      if (cur !== undefined && (sameJson(cur.value, value) || this.older(cur))) continue;
+      // A script that ran and printed nothing is still a fact nmap reported, so it is kept; but a
+      // blank result never replaces a stored one.
+      const blank = s.output.trim() === '' && s.nodes.length === 0;
+      if (cur !== undefined && (blank || sameJson(cur.value, value) || this.older(cur))) continue;
       into[id] = fact(value, this.stamp);
-      if (!track) continue;
+      if (!track || blank) continue;
       this.record({
         ...(at === null ? {} : { proto: at.proto, port: at.port }),
         field: 'script',
