@@ -10,8 +10,9 @@ import { ImportReportService } from './imports/import-report.service.js';
 import { HostsHttpController } from './hosts/hosts.http.controller.js';
 import { ExportHttpController } from './exports/export.http.controller.js';
 import { LedgerAdminHttpController } from './admin/ledger-admin.http.controller.js';
+import { AuditHttpController } from './audit/audit.http.controller.js';
 
-export const httpControllers = [UsersHttpController, ProjectsHttpController, ImportReportHttpController, HostsHttpController, ExportHttpController, LedgerAdminHttpController];
+export const httpControllers = [UsersHttpController, ProjectsHttpController, ImportReportHttpController, HostsHttpController, ExportHttpController, LedgerAdminHttpController, AuditHttpController];
 
 @Module({})
 export class LedgerModule {
