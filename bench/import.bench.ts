@@ -56,7 +56,7 @@ async function run(hosts: number) {
       const prefix = `bench${randomBytes(3).toString('hex')}.`;
       const port = await freePort();
       const env = { ...process.env, KAFKA_BROKERS: brokers, DATABASE_URL: databaseUrl, KAFKA_TOPIC_PREFIX: prefix, LEDGER_PORT: String(port), LOG_LEVEL: 'warn', LEDGER_SPOOL_DIR: dir };
-      const ledger = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(root, 'dist/apps/ledger-projector/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      const ledger = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...(process.env.LEDGER_HEAP_MB ? [`--max-old-space-size=${process.env.LEDGER_HEAP_MB}`] : []), join(root, 'dist/apps/ledger-projector/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
       try {
         const base = `http://127.0.0.1:${port}`;
         for (let i = 0; i < 600; i++) {
