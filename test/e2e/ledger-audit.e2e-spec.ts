@@ -79,3 +79,41 @@ describe('explain, coverage and the change feed', () => {
     expect(second[second.length - 1].data).toMatchObject({ ip: '10.1.0.9', field: 'host', version: 1 });
   });
 });
+
+describe('diff between two moments', () => {
+  let s: RunningApp;
+  let projectId: string;
+  let firstImport: string;
+  beforeAll(async () => {
+    s = await startLedgerApp();
+    projectId = (await call(s.url, 'POST', '/projects', s.adminToken, { name: 'diff' })).body.id;
+    firstImport = (await upload(s.url, projectId, s.adminToken, nmapReport([{ ip: '10.2.0.1', ports: [{ port: 80, service: 'http', product: 'nginx', version: '1.18' }, { port: 443 }] }], { services: '1-1000' }), { mode: 'replace' })).body.importId;
+    await upload(s.url, projectId, s.adminToken, nmapReport([{ ip: '10.2.0.1', ports: [{ port: 80, service: 'http', product: 'nginx', version: '1.25' }, { port: 22 }] }, { ip: '10.2.0.2', ports: [{ port: 25 }] }], { services: '1-1000', start: 1795500000 }), { mode: 'replace' });
+  });
+  afterAll(() => s?.close());
+
+  it('lists what changed after an import: hosts appeared, ports opened and closed, versions', async () => {
+    const r = await call(s.url, 'GET', `/projects/${projectId}/diff?from=${firstImport}`, s.adminToken);
+    expect(r.status).toBe(200);
+    expect(r.body.hostsAppeared).toEqual(['10.2.0.2']);
+    expect(r.body.portsOpened).toEqual(expect.arrayContaining([{ ip: '10.2.0.1', proto: 'tcp', port: 22, was: null }, { ip: '10.2.0.2', proto: 'tcp', port: 25, was: null }]));
+    expect(r.body.portsClosed).toEqual([{ ip: '10.2.0.1', proto: 'tcp', port: 443, now: 'closed' }]);
+    expect(r.body.serviceChanges).toEqual([{ ip: '10.2.0.1', proto: 'tcp', port: 80, field: 'service.version', old: '1.18', new: '1.25' }]);
+  });
+
+  it('a window that contains both imports shows the net change only', async () => {
+    const r = await call(s.url, 'GET', `/projects/${projectId}/diff?from=1d`, s.adminToken);
+    expect(r.body.hostsAppeared.sort()).toEqual(['10.2.0.1', '10.2.0.2']);
+    expect(r.body.portsClosed).toEqual([]);
+    expect(r.body.serviceChanges.find((c: any) => c.field === 'service.version')).toMatchObject({ old: '1.18', new: '1.25' });
+  });
+
+  it('renders an ndiff-like text and refuses bad moments', async () => {
+    const r = await fetch(`${s.url}/projects/${projectId}/diff?from=${firstImport}&format=text`, { headers: { authorization: `Bearer ${s.adminToken}` } });
+    const text = await r.text();
+    expect(text).toMatch(/^\+10\.2\.0\.2:$/m);
+    expect(text).toMatch(/^- 443\/tcp state "open"$/m);
+    expect((await call(s.url, 'GET', `/projects/${projectId}/diff?from=yesterday`, s.adminToken)).status).toBe(400);
+    expect((await call(s.url, 'GET', `/projects/${projectId}/diff?from=00000000-0000-4000-8000-000000000000`, s.adminToken)).status).toBe(404);
+  });
+});

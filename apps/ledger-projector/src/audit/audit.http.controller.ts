@@ -3,11 +3,22 @@ import { isIP } from 'node:net';
 import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, ParseIntPipe, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { IsISO8601, IsOptional } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
 import type { Protocol } from '#events';
 import { classifyPort, explainPort, type Change, type HostState } from '#domain';
 import { Access, ORM } from '#platform';
 import { unpackState } from '../projection/state-codec.js';
+
+export class DiffQueryDto {
+  @Matches(/^(\d{1,5}[smhdw]|[0-9a-f-]{36}|\d{4}-\d{2}-\d{2}T[^ ]+|\d{4}-\d{2}-\d{2})$/, { message: 'from must be a time (ISO 8601), a duration like 7d or 12h, or an import id' })
+  from!: string;
+
+  @IsOptional() @Matches(/^([0-9a-f-]{36}|\d{4}-\d{2}-\d{2}T[^ ]+|\d{4}-\d{2}-\d{2}|now)$/, { message: 'to must be a time (ISO 8601), an import id, or now' })
+  to?: string;
+
+  @IsOptional() @IsIn(['json', 'text'])
+  format?: 'json' | 'text';
+}
 
 export class CoverageQueryDto {
   @IsOptional() @IsISO8601() staleBefore?: string;
@@ -54,6 +65,75 @@ export class AuditHttpController {
       chain: explainPort(changes),
       changes,
     };
+  }
+
+  private async moment(projectId: string, v: string, now: Date): Promise<Date> {
+    if (v === 'now') return now;
+    const d = /^(\d+)([smhdw])$/.exec(v);
+    if (d) return new Date(now.getTime() - Number(d[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[d[2] as 's']! * 1000);
+    if (/^[0-9a-f-]{36}$/.test(v)) {
+      const rows = await this.orm.em.fork().execute<{ completed_at: Date | null }[]>(`select completed_at from ledger.imports where id = ? and project_id = ?`, [v, projectId]);
+      if (!rows.length) throw new NotFoundException(`import ${v} not found in this project`);
+      if (!rows[0].completed_at) throw new BadRequestException(`import ${v} has not been applied yet`);
+      return new Date(rows[0].completed_at);
+    }
+    const t = new Date(v);
+    if (Number.isNaN(t.getTime())) throw new BadRequestException(`${v} is not a time`);
+    return t;
+  }
+
+  /**
+   * What changed between two moments (times, durations back from now, or import ids meaning right
+   * after that import was applied): each field's first old value against its last new value, so a
+   * port closed and reopened in between does not show.
+   */
+  @Get('diff')
+  @Access('project.read', { projectParam: 'projectId' })
+  async diff(@Param('projectId') projectId: string, @Query() q: DiffQueryDto, @Res({ passthrough: true }) res: ServerResponse) {
+    const now = new Date();
+    const from = await this.moment(projectId, q.from, now);
+    const to = await this.moment(projectId, q.to ?? 'now', now);
+    if (to < from) throw new BadRequestException('to is before from');
+    const rows = await this.orm.em.fork().execute<HistoryRow[]>(
+      `select h.ip, h.proto, h.port, h.field, h.key, h.old, h.new from ledger.history h join ledger.provenance p on p.event_id = h.event_id
+        where h.project_id = ? and p.occurred_at > ? and p.occurred_at <= ? order by h.id`,
+      [projectId, from, to],
+    );
+    const net = new Map<string, { ip: string; proto: string | null; port: number | null; field: string; key: string | null; old: unknown; new: unknown }>();
+    for (const r of rows) {
+      const k = `${r.ip}|${r.proto}|${r.port}|${r.field}|${r.key}|${r.field === 'hostname' ? JSON.stringify(r.old ?? r.new) : ''}`;
+      const cur = net.get(k);
+      if (cur) cur.new = r.new;
+      else net.set(k, { ip: r.ip, proto: r.proto, port: r.port, field: r.field, key: r.key, old: r.old, new: r.new });
+    }
+    const changed = [...net.values()].filter((c) => JSON.stringify(c.old) !== JSON.stringify(c.new));
+    const open = (v: unknown) => v === 'open';
+    const out = {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      hostsAppeared: changed.filter((c) => c.field === 'host' && c.new === 'present').map((c) => c.ip),
+      hostsDisappeared: changed.filter((c) => c.field === 'host' && c.new !== 'present').map((c) => c.ip),
+      portsOpened: changed.filter((c) => c.field === 'state' && open(c.new)).map(({ ip, proto, port, old }) => ({ ip, proto, port, was: old })),
+      portsClosed: changed.filter((c) => c.field === 'state' && open(c.old) && !open(c.new)).map(({ ip, proto, port, new: now2 }) => ({ ip, proto, port, now: now2 })),
+      serviceChanges: changed.filter((c) => c.field.startsWith('service.') || c.field === 'cpes').map(({ ip, proto, port, field, old, new: n }) => ({ ip, proto, port, field, old, new: n })),
+      scriptChanges: changed.filter((c) => c.field === 'script').map(({ ip, proto, port, key }) => ({ ip, proto, port, script: key })),
+      hostnamesAdded: changed.filter((c) => c.field === 'hostname' && c.new !== null).map((c) => ({ ip: c.ip, name: c.new })),
+      hostnamesRemoved: changed.filter((c) => c.field === 'hostname' && c.new === null).map((c) => ({ ip: c.ip, name: c.old })),
+    };
+    if (q.format !== 'text') return out;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    // ndiff-like: one block per host, + for what appeared or opened, - for what went away.
+    const lines: string[] = [`-Falcoria ledger ${out.from}`, `+Falcoria ledger ${out.to}`, ''];
+    const ips = [...new Set(changed.map((c) => c.ip))].sort();
+    for (const ip of ips) {
+      lines.push(`${out.hostsAppeared.includes(ip) ? '+' : out.hostsDisappeared.includes(ip) ? '-' : ' '}${ip}:`);
+      for (const c of changed.filter((x) => x.ip === ip && x.field !== 'host')) {
+        const where = c.port !== null ? `${c.port}/${c.proto}` : '';
+        if (c.old !== null && c.old !== undefined) lines.push(`-  ${where} ${c.field}${c.key ? ` ${c.key}` : ''} ${JSON.stringify(c.old)}`.replace(/ +/g, ' '));
+        if (c.new !== null && c.new !== undefined) lines.push(`+  ${where} ${c.field}${c.key ? ` ${c.key}` : ''} ${JSON.stringify(c.new)}`.replace(/ +/g, ' '));
+      }
+    }
+    return lines.join('\n') + '\n';
   }
 
   /** What was scanned for each known host and protocol, and when: never-scanned and stale ranges stand out. */

@@ -78,7 +78,7 @@ class LedgerBatch {
         old: c.old, new: c.new, rule: c.rule, event_id: c.eventId, observed_at: c.observedAt,
       });
       // Provenance is the same for every change of one event: stored once, joined on read.
-      if (!this.provenance.has(c.eventId)) this.provenance.set(c.eventId, { event_id: c.eventId, source: c.source, mode: c.mode, actor: c.actor, run: c.run });
+      if (!this.provenance.has(c.eventId)) this.provenance.set(c.eventId, { event_id: c.eventId, source: c.source, mode: c.mode, actor: c.actor, run: c.run, occurred_at: e.occurredAt });
     }
     this.trail.push({ project_id: projectId, ip, event_id: e.eventId, type: e.type, occurred_at: e.occurredAt, event: e });
   }
@@ -159,8 +159,8 @@ class LedgerBatch {
         [JSON.stringify(this.history)],
       );
       await sql(em, 
-        `insert into provenance (event_id, source, mode, actor, run)
-         select event_id, source, mode, actor, run from json_to_recordset(?::json) as x(event_id text, source jsonb, mode text, actor jsonb, run jsonb)
+        `insert into provenance (event_id, source, mode, actor, run, occurred_at)
+         select event_id, source, mode, actor, run, occurred_at from json_to_recordset(?::json) as x(event_id text, source jsonb, mode text, actor jsonb, run jsonb, occurred_at timestamptz)
          on conflict (event_id) do nothing`,
         [JSON.stringify([...this.provenance.values()])],
       );
@@ -294,7 +294,7 @@ export const ledgerProjection: Projection = {
       `select project_id, ip, state::text, deleted, open_count from hosts order by project_id, ip`,
       `select * from host_ports order by project_id, ip, proto, port`,
       `select project_id, ip, proto, port, field, key, old::text, new::text, rule, event_id from history order by project_id, id`,
-      `select event_id, source::text, mode, actor::text, run::text from provenance order by event_id`,
+      `select event_id, source::text, mode, actor::text, run::text, occurred_at from provenance order by event_id`,
       `select project_id, ip, event_id, type from host_events order by project_id, seq`,
     ];
     for (const q of queries) for (const row of await sql(em, q)) h.update(JSON.stringify(row));

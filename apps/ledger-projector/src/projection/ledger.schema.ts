@@ -83,7 +83,8 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
      event_id text not null,
      observed_at timestamptz not null
    )`,
-  `create table provenance (event_id text primary key, source jsonb, mode text, actor jsonb not null, run jsonb)`,
+  `create table provenance (event_id text primary key, source jsonb, mode text, actor jsonb not null, run jsonb, occurred_at timestamptz not null)`,
+  `create index provenance_by_time on provenance(occurred_at)`,
   `create index history_by_project on history(project_id, id desc)`,
   `create index history_by_ip on history(project_id, ip, id desc)`,
   `create table host_events (
