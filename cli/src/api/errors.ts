@@ -83,7 +83,7 @@ export function errorFromNetwork(e: unknown, at: CallSite, timeoutMs: number): A
     case 'EAI_AGAIN':
       return new ApiError('server', `cannot reach ${where}: host name not found`, at.service, null, START_HINT[at.service]);
     case 'TIMEOUT':
-      return new ApiError('server', `no answer from ${where} within ${Math.round(timeoutMs / 1000)} s`, at.service, null, 'the server may be overloaded; raise the limit with FALCLI_TIMEOUT=<seconds>');
+      return new ApiError('server', `no answer from ${where} within ${timeoutMs >= 1000 ? Math.round(timeoutMs / 1000) : timeoutMs / 1000} s`, at.service, null, 'the server may be overloaded; raise the limit with FALCLI_TIMEOUT=<seconds>');
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':

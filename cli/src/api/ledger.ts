@@ -22,7 +22,7 @@ import { uploadMultipart, type ProgressFn, type UploadFile } from './upload.js';
 const seg = encodeURIComponent;
 const p = (projectId: string) => `/projects/${seg(projectId)}`;
 
-/** One function per ledger route. Routes marked "planned" are wired before the ledger serves them. */
+/** One function per ledger route. The "planned" ones are wired before the ledger serves them. */
 export function ledgerApi(http: HttpClient) {
   return {
     whoami: () => http.json<WhoAmI>('GET', '/auth/whoami'),
@@ -52,28 +52,32 @@ export function ledgerApi(http: HttpClient) {
       http.json<IssuedToken>('POST', `/users/${seg(userId)}/tokens/${seg(tokenId)}/rotate`, { body }),
     revokeToken: (userId: string, tokenId: string) => http.json<void>('DELETE', `/users/${seg(userId)}/tokens/${seg(tokenId)}`),
 
-    // --- planned (ledger issue): imports, hosts, history, search, exports -----------------------
+    // --- ledger issue: imports, hosts, history, search, exports, rebuild --------------------------
     startImport: (id: string, file: UploadFile, opts: ImportOptions, onProgress?: ProgressFn) =>
       uploadMultipart<ImportJob>(http, `${p(id)}/imports`, { mode: opts.mode, trackHistory: String(opts.trackHistory), force: String(opts.force) }, file, onProgress),
     getImport: (id: string, importId: string) => http.json<ImportJob>('GET', `${p(id)}/imports/${seg(importId)}`),
+    listImports: (id: string, limit = 50) => http.json<Page<ImportJob>>('GET', `${p(id)}/imports`, { query: { limit } }),
 
     listHosts: (id: string, filters: HostFilters = {}) => http.json<Page<unknown>>('GET', `${p(id)}/hosts`, { query: filters as Query }),
-    getHost: (id: string, ip: string, asOf?: string) => http.json<unknown>('GET', `${p(id)}/hosts/${seg(ip)}`, { query: { asOf } }),
-    deleteHost: (id: string, ip: string) => http.json<void>('DELETE', `${p(id)}/hosts/${seg(ip)}`),
-    deleteAllHosts: (id: string) => http.json<void>('DELETE', `${p(id)}/hosts`),
+    getHost: (id: string, ip: string) => http.json<unknown>('GET', `${p(id)}/hosts/${seg(ip)}`),
+    deleteHost: (id: string, ip: string) => http.json<{ deleted: number }>('DELETE', `${p(id)}/hosts/${seg(ip)}`),
+    /** The ledger wants confirm=true, so an accidental DELETE on the collection does nothing. */
+    deleteAllHosts: (id: string) => http.json<{ deleted: number }>('DELETE', `${p(id)}/hosts`, { query: { confirm: true } }),
     history: (id: string, filters: HistoryFilters = {}) => http.json<Page<HistoryRow>>('GET', `${p(id)}/history`, { query: filters as Query }),
     hostEvents: (id: string, ip: string) => http.json<Page<unknown>>('GET', `${p(id)}/hosts/${seg(ip)}/events`),
     search: (id: string, body: unknown) => http.json<Page<unknown>>('POST', `${p(id)}/hosts/search`, { body }),
-    facets: (id: string, body: unknown) => http.json<Record<string, unknown>>('POST', `${p(id)}/hosts/facets`, { body }),
+    facets: (id: string, filters: HostFilters = {}) => http.json<Record<string, Array<{ value: string; count: number }>>>('GET', `${p(id)}/facets`, { query: filters as Query }),
     /** The body streams; the caller pipes it to a file or stdout. */
     exportStream: (id: string, format: ExportFormat, filters: Query = {}) => http.stream('GET', `${p(id)}/export`, { query: { format, ...filters } }),
 
-    // --- planned (audit issue): time travel, provenance, coverage, rebuild ----------------------
-    diff: (id: string, range: { from?: string; to?: string }) => http.json<unknown>('GET', `${p(id)}/diff`, { query: range }),
+    rebuild: () => http.json<{ applied: number; seconds: number; checksumBefore: string; checksumAfter: string; equal: boolean }>('POST', '/ledger/rebuild'),
+    checksum: () => http.json<{ checksum: string; [k: string]: unknown }>('GET', '/ledger/checksum'),
+
+    // --- audit issue: diff, provenance, coverage ------------------------------------------------
+    /** `format: 'text'` answers the ndiff-like text instead of JSON. */
+    diff: (id: string, range: { from?: string; to?: string; format?: 'text' }) => http.json<unknown>('GET', `${p(id)}/diff`, { query: range }),
     explain: (id: string, ip: string, proto: string, port: number) => http.json<unknown>('GET', `${p(id)}/hosts/${seg(ip)}/ports/${seg(proto)}/${port}/explain`),
     coverage: (id: string, query: Query = {}) => http.json<unknown>('GET', `${p(id)}/coverage`, { query }),
-    rebuild: () => http.json<unknown>('POST', '/ledger/rebuild'),
-    checksum: (projectId?: string) => http.json<{ checksum: string; [k: string]: unknown }>('GET', '/ledger/checksum', { query: { projectId } }),
   };
 }
 

@@ -141,6 +141,14 @@ export function normalizeChange(raw: unknown): ChangeView {
     old: valueText(r.old ?? r.oldValue ?? r.from),
     new: valueText(r.new ?? r.newValue ?? r.to),
     at: str(r.observedAt) ?? str(r.at) ?? str(r.createdAt),
-    source: str(r.sourceId) ?? str(r.importId) ?? str(r.taskId),
+    source: sourceText(r.source) ?? str(r.sourceId),
   };
+}
+
+/** Provenance in a few characters: `import:7f3c2a10` or `task:0b5e91aa`. */
+export function sourceText(v: unknown): string | null {
+  if (typeof v === 'string') return v || null;
+  if (!isObj(v)) return null;
+  const id = str(v.importId) ?? str(v.taskId);
+  return id ? `${String(v.kind ?? 'source')}:${id.slice(0, 8)}` : null;
 }

@@ -1,4 +1,4 @@
-import type { ImportMode, PrincipalKind, ProjectRole } from '#events';
+import type { ImportMode, PrincipalKind, ProjectRole, Provenance } from '#events';
 import type { ImportCounts } from '#domain';
 
 // Shapes the CLI reads. Served routes match apps/ledger-projector; the rest follow the planned
@@ -66,15 +66,24 @@ export interface TokenOptions {
   readonly label?: string;
 }
 
-export type ImportStatus = 'pending' | 'running' | 'applying' | 'completed' | 'failed' | 'duplicate' | string;
+export type ImportStatus = 'applying' | 'completed' | 'failed' | 'duplicate';
 
 export interface ImportJob {
   readonly importId: string;
   readonly status: ImportStatus;
   readonly counts?: ImportCounts | null;
-  readonly error?: string | null;
-  readonly hostsApplied?: number;
-  readonly hostsTotal?: number;
+  /** Why a failed import failed. */
+  readonly reason?: string | null;
+  readonly message?: string;
+  readonly duplicateOf?: string;
+  readonly fileName?: string;
+  readonly sha256?: string;
+  readonly mode?: ImportMode;
+  readonly hostCount?: number | null;
+  readonly startedAt?: string;
+  readonly completedAt?: string | null;
+  /** Hosts the projector could not apply (sent to the dead-letter topic). */
+  readonly deadLettered?: number;
 }
 
 export interface ImportOptions {
@@ -106,17 +115,20 @@ export interface HistoryFilters {
   readonly cursor?: string;
 }
 
-/** A row of `GET /projects/:id/history`, read tolerantly (snake or camel case). */
+/** A row of `GET /projects/:id/history`. */
 export interface HistoryRow {
   readonly ip: string;
-  readonly port?: number | null;
-  readonly proto?: string | null;
-  readonly field?: string;
-  readonly change?: string;
-  readonly old?: unknown;
-  readonly new?: unknown;
-  readonly observedAt?: string;
-  readonly sourceId?: string | null;
+  readonly port: number | null;
+  readonly proto: string | null;
+  readonly field: string;
+  readonly key?: string | null;
+  readonly old: unknown;
+  readonly new: unknown;
+  readonly rule?: string | null;
+  readonly eventId: string;
+  readonly observedAt: string;
+  readonly source: Provenance | null;
+  readonly mode?: ImportMode | null;
   readonly [k: string]: unknown;
 }
 
@@ -126,8 +138,11 @@ export interface ScanRequest {
   readonly targets: string[];
   readonly profile?: string;
   readonly config?: unknown;
-  readonly importMode?: ImportMode;
-  readonly gaps?: boolean;
+  readonly mode?: ImportMode;
+  /** Scan again what the same command finished recently (default: resume, skipping it). */
+  readonly rescan?: boolean;
+  /** A retry with the same key returns the same scan instead of planning a second one. */
+  readonly idempotencyKey?: string;
 }
 
 export interface ScanSummary {
@@ -135,8 +150,13 @@ export interface ScanSummary {
   readonly duplicatesRemoved?: number;
   readonly hostnamesCollapsed?: number;
   readonly accepted?: number;
-  readonly skipped?: Record<string, number>;
+  readonly excludedByScope?: number;
+  readonly skipped?: Record<string, number> | null;
   readonly refused?: Record<string, number>;
+  /** Addresses queued and the tasks they were cut into, once planned. */
+  readonly queued?: number | null;
+  readonly tasks?: number | null;
+  readonly error?: string;
   readonly [k: string]: unknown;
 }
 
@@ -148,6 +168,8 @@ export interface RunningTarget {
   readonly [k: string]: unknown;
 }
 
+export type ScanStatus = 'planning' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
 export interface Scan {
   readonly scanId: string;
   readonly projectId?: string;
@@ -156,6 +178,9 @@ export interface Scan {
   readonly counts?: { queued?: number; running?: number; done?: number; failed?: number; cancelled?: number; total?: number };
   readonly summary?: ScanSummary;
   readonly running?: RunningTarget[];
+  readonly failures?: Array<{ taskId: string; targets: string; attempts: number; error: string; at: string }>;
+  readonly profile?: string | null;
+  readonly importMode?: ImportMode;
   readonly [k: string]: unknown;
 }
 

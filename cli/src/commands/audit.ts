@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { usageError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import { dash, parseMoment, utc } from '../output/format.js';
-import { action, type Io } from './context.js';
-import { printGeneric } from './generic.js';
-import { printChanges } from './render.js';
-import { examples, jsonOption, projectOption, yesOption } from './shared.js';
+import { action, looksLikeId, type Io } from './context.js';
+import { sourceText } from '../api/normalize.js';
+import { paintState } from '../output/theme.js';
+import { examples, jsonOption, moment, projectOption, yesOption } from './shared.js';
 
 type Obj = Record<string, any>;
 
@@ -21,8 +21,8 @@ function momentOrId(value: string): string {
   try {
     return parseMoment(value);
   } catch {
-    if (/^[\w-]{6,}$/.test(value)) return value;
-    throw new InvalidArgumentError(`'${value}' is neither a time, a span (7d, 12h) nor an import/scan id`);
+    if (looksLikeId(value)) return value;
+    throw new InvalidArgumentError(`'${value}' is neither a time, a span (7d, 12h) nor an import id`);
   }
 }
 
@@ -42,7 +42,7 @@ export function auditCommand(io: Io): Command {
           ctx.printer.table(items as Obj[], [
             { header: 'occurred (utc)', value: (e) => utc(e.occurredAt ?? e.observedAt) },
             { header: 'type', value: (e) => dash(e.type) },
-            { header: 'source', value: (e) => dash(e.sourceId ?? e.payload?.importId ?? e.payload?.taskId) },
+            { header: 'source', value: (e) => dash(sourceText(e.payload?.source) ?? e.payload?.importId) },
             { header: 'actor', value: (e) => (e.actor ? `${e.actor.kind}:${e.actor.id}` : '-') },
             { header: 'event_id', value: (e) => dash(e.eventId) },
           ]);
@@ -53,13 +53,50 @@ export function auditCommand(io: Io): Command {
   );
 }
 
+interface Where {
+  readonly ip: string;
+  readonly proto: string | null;
+  readonly port: number | null;
+}
+interface DiffAnswer {
+  readonly from: string;
+  readonly to: string;
+  readonly hostsAppeared: string[];
+  readonly hostsDisappeared: string[];
+  readonly portsOpened: Array<Where & { was: unknown }>;
+  readonly portsClosed: Array<Where & { now: unknown }>;
+  readonly serviceChanges: Array<Where & { field: string; old: unknown; new: unknown }>;
+  readonly scriptChanges: Array<Where & { script: string | null }>;
+  readonly hostnamesAdded: Array<{ ip: string; name: unknown }>;
+  readonly hostnamesRemoved: Array<{ ip: string; name: unknown }>;
+}
+
+type DiffRow = readonly [sign: string, ip: string, where: string, what: string, change: string];
+
+/** The diff as rows: + appeared/opened/added, - went away, ~ changed. */
+export function diffRows(d: DiffAnswer): DiffRow[] {
+  const at = (w: Where) => (w.port === null ? '-' : `${w.port}/${w.proto ?? 'tcp'}`);
+  const v = (x: unknown) => dash(Array.isArray(x) ? x.join(', ') : x);
+  return [
+    ...d.hostsAppeared.map((ip): DiffRow => ['+', ip, '-', 'host appeared', '']),
+    ...d.hostsDisappeared.map((ip): DiffRow => ['-', ip, '-', 'host gone', '']),
+    ...d.portsOpened.map((p): DiffRow => ['+', p.ip, at(p), 'port opened', `${v(p.was)} → open`]),
+    ...d.portsClosed.map((p): DiffRow => ['-', p.ip, at(p), 'port closed', `open → ${v(p.now)}`]),
+    ...d.serviceChanges.map((c): DiffRow => ['~', c.ip, at(c), c.field, `${v(c.old)} → ${v(c.new)}`]),
+    ...d.scriptChanges.map((c): DiffRow => ['~', c.ip, at(c), `script ${c.script ?? ''}`.trim(), 'output changed']),
+    ...d.hostnamesAdded.map((h): DiffRow => ['+', h.ip, '-', 'hostname', v(h.name)]),
+    ...d.hostnamesRemoved.map((h): DiffRow => ['-', h.ip, '-', 'hostname', v(h.name)]),
+  ].sort((a, b) => a[1].localeCompare(b[1], undefined, { numeric: true }));
+}
+
 export function diffCommand(io: Io): Command {
   return examples(
     new Command('diff')
-      .description('what changed in the project between two moments (or imports/scans)')
-      .option('--since <when>', 'same as --from: a time, a span back from now (7d) or an import/scan id', momentOrId)
-      .option('--from <when>', 'start: a time, a span (7d) or an import/scan id', momentOrId)
+      .description('what changed in the project between two moments (or imports): hosts, ports, services, scripts, hostnames')
+      .option('--since <when>', 'same as --from: a time, a span back from now (7d) or an import id', momentOrId)
+      .option('--from <when>', 'start: a time, a span (7d) or an import id (right after it was applied)', momentOrId)
       .option('--to <when>', 'end (default: now)', momentOrId)
+      .option('--ndiff', 'print the ledger’s ndiff-like text instead of a table')
       .addOption(projectOption())
       .addOption(jsonOption())
       .action(
@@ -67,26 +104,61 @@ export function diffCommand(io: Io): Command {
           const p = await ctx.project();
           const from = opts.from ?? opts.since;
           if (!from) throw usageError('give --since or --from', 'falcli diff --since 7d');
-          const res = (await ctx.api().ledger.diff(p.id, { from, to: opts.to })) as Obj;
-          if (ctx.json) return ctx.printer.json(res);
-          if (res?.summary) printGeneric(ctx, res.summary);
-          const changes = res?.changes ?? res?.items;
-          if (Array.isArray(changes)) {
-            if (!changes.length) return ctx.printer.note('No changes.');
-            ctx.printer.line();
-            printChanges(ctx, changes);
-          } else if (!res?.summary) printGeneric(ctx, res);
+          if (opts.ndiff) {
+            ctx.io.stdout.write(String(await ctx.api().ledger.diff(p.id, { from, to: opts.to, format: 'text' })));
+            return;
+          }
+          const d = (await ctx.api().ledger.diff(p.id, { from, to: opts.to })) as DiffAnswer;
+          if (ctx.json) return ctx.printer.json(d);
+          ctx.printer.line(`Changes in '${p.name}' from ${utc(d.from)} to ${utc(d.to)} (UTC)`);
+          ctx.printer.kv([
+            ['hosts appeared', String(d.hostsAppeared.length)],
+            ['hosts gone', String(d.hostsDisappeared.length)],
+            ['ports opened', String(d.portsOpened.length)],
+            ['ports closed', String(d.portsClosed.length)],
+            ['service changes', String(d.serviceChanges.length)],
+            ['script changes', String(d.scriptChanges.length)],
+            ['hostnames added/removed', `${d.hostnamesAdded.length}/${d.hostnamesRemoved.length}`],
+          ]);
+          const rows = diffRows(d);
+          if (!rows.length) return ctx.printer.note('No changes.');
+          const theme = ctx.printer.theme;
+          const paint = (sign: string) => (sign === '+' ? theme.ok(sign) : sign === '-' ? theme.error(sign) : theme.warn(sign));
+          ctx.printer.line();
+          ctx.printer.table(rows, [
+            { header: ' ', value: (r) => paint(r[0]) },
+            { header: 'ip', value: (r) => r[1] },
+            { header: 'port', value: (r) => r[2] },
+            { header: 'change', value: (r) => r[3] },
+            { header: 'old → new', value: (r) => r[4] },
+          ]);
         }),
       ),
     'falcli diff --since 7d',
     'falcli diff --from 7f3c2a10-… --to 9b1d77e2-…',
+    'falcli diff --since 24h --ndiff',
   );
 }
+
+interface Range {
+  readonly from: number;
+  readonly to: number;
+}
+interface Scanned extends Range {
+  readonly at: string;
+  readonly source: string;
+  readonly stale: boolean;
+}
+interface CoverageAnswer {
+  readonly hosts: Array<{ ip: string; protocols: Record<string, { scanned: Scanned[]; neverScanned: Range[] }> }>;
+}
+
+export const ranges = (rs: readonly Range[]) => rs.map((r) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`)).join(', ') || '-';
 
 export function explainCommand(io: Io): Command {
   return examples(
     new Command('explain')
-      .description("why a port is in its current state: the chain of events and the rule each applied")
+      .description('why a port is in its current state: the chain of changes and the rule each applied')
       .argument('<ip:port>', 'e.g. 10.0.0.5:443 or 10.0.0.5:53/udp')
       .addOption(projectOption())
       .addOption(jsonOption())
@@ -101,9 +173,12 @@ export function explainCommand(io: Io): Command {
           const p = await ctx.project();
           const res = (await ctx.api().ledger.explain(p.id, target.ip, target.proto, target.port)) as Obj;
           if (ctx.json) return ctx.printer.json(res);
-          ctx.printer.line(`${ctx.printer.theme.strong(`${target.ip}:${target.port}/${target.proto}`)}  ${dash(res?.state ?? res?.class)}`);
-          const steps: Obj[] = res?.chain ?? res?.steps ?? res?.items ?? [];
-          for (const s of steps) ctx.printer.line(`  ${utc(s.observedAt ?? s.at)}  ${dash(s.explanation ?? s.text ?? s.rule)}${s.sourceId ? ctx.printer.theme.muted(`  (${s.sourceId})`) : ''}`);
+          const theme = ctx.printer.theme;
+          const svc = res.current?.service ? [res.current.service.name, res.current.service.product, res.current.service.version].filter(Boolean).join(' ') : '';
+          ctx.printer.line(`${theme.strong(`${target.ip}:${target.port}/${target.proto}`)}  ${paintState(theme, String(res.classification ?? res.current?.state ?? '-'))}${svc ? `  ${svc}` : ''}`);
+          const chain: string[] = Array.isArray(res.chain) ? res.chain : [];
+          if (!chain.length) return ctx.printer.note('No recorded change concerns this port.');
+          chain.forEach((sentence, i) => ctx.printer.line(`  ${String(i + 1).padStart(2)}. ${sentence}`));
         }),
       ),
     'falcli explain 10.0.0.5:443',
@@ -114,19 +189,36 @@ export function explainCommand(io: Io): Command {
 export function coverageCommand(io: Io): Command {
   return examples(
     new Command('coverage')
-      .description("what of the project's scope has never been scanned, or not recently")
+      .description('per host and protocol: the port ranges scanned (and when), and those never scanned')
+      .option('--stale <span|time>', 'flag ranges last scanned before this (30d, or a time)', moment)
+      .option('--proto <proto>', 'only this protocol (tcp, udp, sctp)')
       .addOption(projectOption())
       .addOption(jsonOption())
       .action(
-        action(io, async (ctx) => {
+        action(io, async (ctx, opts) => {
           const p = await ctx.project();
-          const res = await ctx.api().ledger.coverage(p.id);
+          const res = (await ctx.api().ledger.coverage(p.id, { staleBefore: opts.stale })) as CoverageAnswer;
           if (ctx.json) return ctx.printer.json(res);
-          printGeneric(ctx, res);
+          const theme = ctx.printer.theme;
+          const rows = res.hosts.flatMap((h) => {
+            const protos = Object.entries(h.protocols).filter(([proto, c]) => (opts.proto ? proto === opts.proto : c.scanned.length > 0));
+            // A host no scan ever covered still deserves a row: that is the gap to fill first.
+            return (protos.length ? protos : [['tcp', { scanned: [], neverScanned: [{ from: 1, to: 65535 }] }] as const]).map(([proto, c]) => ({ ip: h.ip, proto, ...c }));
+          });
+          if (!rows.length) return ctx.printer.warn(`No hosts in project '${p.name}'.`);
+          ctx.printer.table(rows, [
+            { header: 'ip', value: (r) => r.ip },
+            { header: 'proto', value: (r) => r.proto },
+            { header: 'scanned', value: (r) => ranges(r.scanned) },
+            { header: 'last scanned (utc)', value: (r) => (r.scanned.length ? utc(r.scanned.map((x) => x.at).sort().at(-1)) : '-') },
+            { header: 'stale', value: (r) => (r.scanned.some((x) => x.stale) ? theme.warn(ranges(r.scanned.filter((x) => x.stale))) : '-') },
+            { header: 'never scanned', value: (r) => ranges(r.neverScanned) },
+          ]);
         }),
       ),
     'falcli coverage',
-    'falcli coverage --json',
+    'falcli coverage --stale 30d --proto tcp',
+    'falcli coverage --json | jq ".hosts[].protocols.udp.neverScanned"',
   );
 }
 
@@ -136,7 +228,7 @@ export function ledgerCommand(io: Io): Command {
   examples(
     cmd
       .command('rebuild')
-      .description('drop and rebuild every ledger read model from the event log')
+      .description('drop and rebuild every ledger read model from the event log, then compare checksums')
       .addOption(yesOption())
       .addOption(jsonOption())
       .action(
@@ -144,8 +236,12 @@ export function ledgerCommand(io: Io): Command {
           if (!(await ctx.confirm('Rebuild all ledger read models from the event log?'))) return ctx.printer.warn('Aborted.');
           const res = await ctx.api().ledger.rebuild();
           if (ctx.json) return ctx.printer.json(res);
-          ctx.printer.success('Ledger rebuilt.');
-          if (res) printGeneric(ctx, res);
+          ctx.printer.success(`Ledger rebuilt: ${res.applied} event(s) in ${res.seconds.toFixed(1)} s.`);
+          ctx.printer.kv([
+            ['checksum before', res.checksumBefore],
+            ['checksum after', res.checksumAfter],
+          ]);
+          if (!res.equal) throw new CliError('failure', 'the checksums differ: the rebuilt read models are not what the live projection had', 'see the ledger log; a dead-lettered event is the usual cause');
         }),
       ),
     'falcli ledger rebuild --yes',
@@ -153,19 +249,16 @@ export function ledgerCommand(io: Io): Command {
   examples(
     cmd
       .command('checksum')
-      .description('a checksum of the read models; equal before and after a rebuild')
-      .option('-p, --project <id|name>', 'only this project')
+      .description('a checksum of all ledger read models; equal before and after a rebuild')
       .addOption(jsonOption())
       .action(
-        action(io, async (ctx, opts) => {
-          const projectId = opts.project ? (await ctx.findProject(opts.project)).id : undefined;
-          const res = await ctx.api().ledger.checksum(projectId);
+        action(io, async (ctx) => {
+          const res = await ctx.api().ledger.checksum();
           if (ctx.json) return ctx.printer.json(res);
           ctx.printer.line(res.checksum);
         }),
       ),
     'falcli ledger checksum',
-    'falcli ledger checksum -p acme-external',
   );
   return cmd;
 }

@@ -1,46 +1,62 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { ImportJob } from '../api/index.js';
 import { normalizeHost } from '../api/normalize.js';
 import { CliError } from '../errors.js';
+import { dash, utc } from '../output/format.js';
 import { progressSink } from '../output/progress.js';
+import { paintState } from '../output/theme.js';
 import { action, type Ctx, type Io } from './context.js';
 import { exportTo, formatOption } from './export.js';
-import { checkNmapReport } from './files.js';
+import { checkNmapReport } from '../local-files.js';
 import { collect, hostFilterOptions, hostFilters } from './host-filters.js';
 import { formatHostBlock, printChanges, printHosts } from './render.js';
 import { examples, jsonOption, modeOption, moment, port, positiveInt, projectOption, yesOption } from './shared.js';
 
+/** Detail calls for many hosts, a few at a time: fast, without flooding the ledger. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 const TERMINAL = new Set(['completed', 'failed', 'duplicate']);
 
-/** Polls an import until the ledger has applied it, showing hosts applied when the server reports them. */
-export async function waitForImport(ctx: Ctx, projectId: string, job: ImportJob, showProgress: boolean, pollMs = 500): Promise<ImportJob> {
+/** Polls an import until the ledger has applied it; the server does not report partial progress, so this shows time spent. */
+export async function waitForImport(ctx: Ctx, projectId: string, job: ImportJob, showProgress: boolean, pollMs = 300): Promise<ImportJob> {
   const sink = progressSink(ctx.io.stderr, 'items', 'applying', showProgress);
   let cur = job;
   while (!TERMINAL.has(cur.status)) {
     await new Promise((r) => setTimeout(r, pollMs));
     cur = await ctx.api().ledger.getImport(projectId, job.importId);
-    if (cur.hostsApplied !== undefined) sink.update(cur.hostsApplied, cur.hostsTotal ?? null);
+    sink.update(0, null);
   }
-  if (cur.hostsApplied !== undefined) sink.finish();
   return cur;
 }
 
 export function printImportResult(ctx: Ctx, projectName: string, job: ImportJob): void {
   if (ctx.json) ctx.printer.json(job);
-  if (job.status === 'failed') throw new CliError('failure', `import ${job.importId} failed: ${job.error ?? 'no reason given'}`);
+  if (job.status === 'failed') throw new CliError('failure', `import ${job.importId} failed: ${job.reason ?? 'no reason given'}`);
   if (ctx.json) return;
   if (job.status === 'duplicate') {
-    ctx.printer.warn(`This report was already imported into '${projectName}'; nothing changed (re-apply with --force).`);
+    ctx.printer.warn(`This report was already imported into '${projectName}' (import ${job.duplicateOf ?? job.importId}); nothing changed. Re-apply with --force.`);
     return;
   }
   if (!TERMINAL.has(job.status)) {
-    ctx.printer.success(`Import ${job.importId} accepted (${job.status}); follow it with: falcli project ips import-status ${job.importId}`);
+    ctx.printer.success(`Import ${job.importId} accepted (${job.status}); follow it with: falcli project ips import-status ${job.importId} --wait`);
     return;
   }
-  ctx.printer.success(`Imported into project '${projectName}' (import ${job.importId}).`);
+  ctx.printer.success(`Imported into project '${projectName}' (import ${job.importId}${job.mode ? `, mode ${job.mode}` : ''}).`);
   const c = job.counts;
   if (c) {
     ctx.printer.kv([
+      ['hosts in report', String(job.hostCount ?? '-')],
       ['hosts created', String(c.hostsCreated)],
       ['hosts updated', String(c.hostsUpdated)],
       ['hosts unchanged', String(c.hostsUnchanged)],
@@ -49,6 +65,7 @@ export function printImportResult(ctx: Ctx, projectName: string, job: ImportJob)
       ['changes', String(c.changes)],
     ]);
   }
+  if (job.deadLettered) ctx.printer.warn(`${job.deadLettered} host(s) could not be applied and went to the dead-letter topic; see the ledger log.`);
 }
 
 export function ipsCommand(io: Io): Command {
@@ -80,13 +97,13 @@ export function ipsCommand(io: Io): Command {
       .command('get')
       .description('show hosts in detail: ports, services, banners, scripts (one IP, or all)')
       .argument('[ip]', 'IP address (default: every host)')
-      .addOption(new Option('--as-of <time>', 'as the host stood at this time').argParser(moment))
       .addOption(projectOption())
       .addOption(jsonOption())
       .action(
-        action(io, async (ctx, opts, ip?: string) => {
+        action(io, async (ctx, _opts, ip?: string) => {
           const p = await ctx.project();
-          const raws = ip ? [await ctx.api().ledger.getHost(p.id, ip, opts.asOf)] : await collect((cursor) => ctx.api().ledger.listHosts(p.id, { hasOpenPorts: true, asOf: opts.asOf, cursor }), Infinity);
+          const ips = ip ? [ip] : (await collect((cursor) => ctx.api().ledger.listHosts(p.id, { hasOpenPorts: true, limit: 1000, cursor }), Infinity)).map((h) => normalizeHost(h).ip);
+          const raws = await mapLimit(ips, 8, (one) => ctx.api().ledger.getHost(p.id, one));
           if (ctx.json) return ctx.printer.json(ip ? raws[0] : raws);
           if (!raws.length) return ctx.printer.warn(`No hosts found in project '${p.name}' (${p.id}).`);
           ctx.printer.line(raws.map((r) => formatHostBlock(ctx, normalizeHost(r))).join('\n\n\n'));
@@ -147,6 +164,37 @@ export function ipsCommand(io: Io): Command {
   );
 
   examples(
+    cmd
+      .command('imports')
+      .description("the project's imports, newest first")
+      .option('--limit <n>', 'at most this many', positiveInt, 50)
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx, opts) => {
+          const p = await ctx.project();
+          const { items } = await ctx.api().ledger.listImports(p.id, Math.min(opts.limit, 500));
+          if (ctx.json) return ctx.printer.json(items);
+          if (!items.length) return ctx.printer.warn(`No imports in project '${p.name}'.`);
+          const theme = ctx.printer.theme;
+          ctx.printer.table(items, [
+            { header: 'import_id', value: (j) => j.importId },
+            { header: 'status', value: (j) => paintState(theme, j.status) },
+            { header: 'mode', value: (j) => dash(j.mode) },
+            { header: 'file', value: (j) => dash(j.fileName) },
+            { header: 'hosts', value: (j) => dash(j.hostCount), right: true },
+            { header: 'created', value: (j) => dash(j.counts?.hostsCreated), right: true },
+            { header: 'updated', value: (j) => dash(j.counts?.hostsUpdated), right: true },
+            { header: 'changes', value: (j) => dash(j.counts?.changes), right: true },
+            { header: 'started (utc)', value: (j) => utc(j.startedAt) },
+          ]);
+        }),
+      ),
+    'falcli project ips imports',
+    'falcli project ips imports --json | jq ".[0].counts"',
+  );
+
+  examples(
     formatOption(hostFilterOptions(cmd.command('download').description('download the hosts as a file (default: ./<project>_hosts.<format>)')))
       .option('-o, --out <path>', 'file to write (- for stdout)')
       .addOption(projectOption())
@@ -176,8 +224,8 @@ export function ipsCommand(io: Io): Command {
             return ctx.printer.success(`Deleted ${ip} from project '${p.name}'.`);
           }
           if (!(await ctx.confirm(`Delete ALL hosts of project '${p.name}' (${p.id})?`))) return ctx.printer.warn('Aborted.');
-          await ctx.api().ledger.deleteAllHosts(p.id);
-          ctx.printer.success(`Deleted all hosts of project '${p.name}'.`);
+          const { deleted } = await ctx.api().ledger.deleteAllHosts(p.id);
+          ctx.printer.success(`Deleted ${deleted} host(s) of project '${p.name}'.`);
         }),
       ),
     'falcli project ips delete 10.0.0.5',
@@ -194,7 +242,7 @@ export function historyCommand(io: Io, invocation: string): Command {
     .description('what changed on the hosts (one IP, or all), newest first')
     .argument('[ip]', 'only this IP')
     .option('--port <port>', 'only this port', port)
-    .option('--field <field>', 'only this kind of change (state, service, product, version, hostname …)')
+    .option('--field <field>', 'only this kind of change: host, state, hostname, service.name, service.product, service.version, service.extrainfo, service.tunnel, cpes, script')
     .option('--since <time>', 'from this time (or 7d, 12h ago)', moment)
     .option('--until <time>', 'up to this time', moment)
     .option('--limit <n>', 'at most this many rows', positiveInt, 200)

@@ -4,18 +4,19 @@ import { formatTable } from '../output/table.js';
 import { paintState, visibleLength } from '../output/theme.js';
 import type { Ctx } from './context.js';
 
-const openPorts = (h: HostView) =>
-  h.ports
-    .filter((p) => p.state === 'open')
-    .map((p) => `${p.port}/${p.proto}`)
-    .join(', ') || '-';
+/** At most `max` ports, then a count: a host with 500 open ports must not blow up the table. */
+export function portList(h: HostView, max = 8): string {
+  const open = h.ports.filter((p) => p.state === 'open').map((p) => `${p.port}/${p.proto}`);
+  if (!open.length) return '-';
+  return open.length > max ? `${open.slice(0, max).join(', ')} (+${open.length - max})` : open.join(', ');
+}
 
 export function printHosts(ctx: Ctx, raw: unknown[]): void {
   const hosts = raw.map(normalizeHost);
   ctx.printer.table(hosts, [
     { header: 'ip', value: (h) => h.ip },
     { header: 'open', value: (h) => String(h.openPortCount), right: true },
-    { header: 'ports', value: openPorts },
+    { header: 'ports', value: (h) => portList(h) },
     { header: 'hostnames', value: (h) => dash(h.hostnames) },
     { header: 'last_seen', value: (h) => utc(h.lastSeen) },
   ]);

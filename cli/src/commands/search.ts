@@ -2,11 +2,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileError } from '../errors.js';
 import { action, type Io } from './context.js';
-import { collect, hostFilters } from './host-filters.js';
+import { collect, hostFilterOptions, hostFilters } from './host-filters.js';
 import { printHosts } from './render.js';
-import { examples, jsonOption, moment, positiveInt, projectOption } from './shared.js';
+import { examples, jsonOption, positiveInt, projectOption } from './shared.js';
 
-const CLAUSE_KEYS = new Set(['port', 'proto', 'service', 'product', 'version', 'state', 'script']);
+const CLAUSE_KEYS = new Set(['port', 'proto', 'service', 'product', 'version', 'state']);
 
 /** `port=443,service=http` → { port: 443, service: 'http' }: one clause, all of it on the same port. */
 export function parseClause(value: string, previous: Record<string, unknown>[] = []): Record<string, unknown>[] {
@@ -41,12 +41,11 @@ function readBody(path: string): string {
 
 function searchOptions(cmd: Command): Command {
   return cmd
-    .option('--all-of <clause>', 'a port must match all of key=value,… (port, proto, service, product, version, state, script); repeatable', parseClause, [])
+    .option('--all-of <clause>', 'a port must match all of key=value,… (port, proto, service, product, version, state); repeatable', parseClause, [])
     .option('--any-of <clause>', 'at least one of these clauses must match a port; repeatable', parseClause, [])
     .option('--none-of <clause>', 'no port may match this clause; repeatable', parseClause, [])
     .option('--cidr <cidr>', 'inside this network')
     .option('--hostname <name>', 'with this hostname')
-    .option('--as-of <time>', 'as the project stood at this time', moment)
     .option('--body <json|@file>', 'send this search body as is (overrides the other filters)')
     .addOption(projectOption())
     .addOption(jsonOption());
@@ -55,13 +54,14 @@ function searchOptions(cmd: Command): Command {
 function searchBody(opts: Record<string, any>): unknown {
   if (opts.body) return bodyFrom(opts.body);
   const f = hostFilters({ ...opts, hasPorts: true });
-  return { cidr: f.cidr, hostname: f.hostname, asOf: f.asOf, allOf: opts.allOf, anyOf: opts.anyOf, noneOf: opts.noneOf };
+  return { cidr: f.cidr, hostname: f.hostname, allOf: opts.allOf, anyOf: opts.anyOf, noneOf: opts.noneOf, matchedPortsOnly: opts.matchedPortsOnly };
 }
 
 export function searchCommand(io: Io): Command {
   return examples(
     searchOptions(new Command('search').description('find hosts by what their ports run; the clauses of one flag hold on the same port'))
       .option('--limit <n>', 'at most this many hosts', positiveInt, 1000)
+      .option('--matched-ports-only', 'show only the ports that matched a clause')
       .action(
         action(io, async (ctx, opts) => {
           const p = await ctx.project();
@@ -80,27 +80,32 @@ export function searchCommand(io: Io): Command {
 
 export function facetsCommand(io: Io): Command {
   return examples(
-    searchOptions(new Command('facets').description('count hosts by port, service, product and OS'))
-      .option('--field <fields>', 'which counts: port, service, product, os (comma-separated)', 'port,service,product,os')
+    hostFilterOptions(new Command('facets').description('count hosts by open port, service, product, version and OS'))
+      .option('--field <fields>', 'which counts (comma-separated): port, service, product, version, os', 'port,service,product,os')
       .option('--top <n>', 'the n most common values of each', positiveInt, 10)
+      .addOption(projectOption())
+      .addOption(jsonOption())
       .action(
         action(io, async (ctx, opts) => {
           const p = await ctx.project();
           const fields = String(opts.field).split(',').map((s) => s.trim()).filter(Boolean);
-          const res = await ctx.api().ledger.facets(p.id, { ...(searchBody(opts) as object), fields, top: opts.top });
-          if (ctx.json) return ctx.printer.json(res);
-          for (const [field, buckets] of Object.entries(res)) {
-            if (!Array.isArray(buckets)) continue;
-            ctx.printer.line(ctx.printer.theme.strong(field));
-            ctx.printer.table(buckets as { value?: unknown; key?: unknown; count?: unknown }[], [
-              { header: field, value: (b) => String(b.value ?? b.key ?? '-') },
-              { header: 'hosts', value: (b) => String(b.count ?? '-'), right: true },
+          const res = await ctx.api().ledger.facets(p.id, hostFilters({ ...opts, hasPorts: false }));
+          const picked = Object.fromEntries(fields.filter((f) => f in res).map((f) => [f, res[f].slice(0, opts.top)]));
+          if (ctx.json) return ctx.printer.json(picked);
+          for (const [field, buckets] of Object.entries(picked)) {
+            if (!buckets.length) {
+              ctx.printer.line(`${ctx.printer.theme.muted(field.toUpperCase())}  -\n`);
+              continue;
+            }
+            ctx.printer.table(buckets, [
+              { header: field, value: (b) => String(b.value) },
+              { header: 'hosts', value: (b) => String(b.count), right: true },
             ]);
             ctx.printer.line();
           }
         }),
       ),
     'falcli facets',
-    'falcli facets --field service --top 20 --cidr 10.0.0.0/16',
+    'falcli facets --field service,product --top 20 --cidr 10.0.0.0/16',
   );
 }

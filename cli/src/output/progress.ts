@@ -9,6 +9,12 @@ export interface ProgressSample {
   readonly label?: string;
 }
 
+/** `[#####.....]` for a ratio 0..1. */
+export function bar(ratio: number, width: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, ratio)) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
 const amount = (n: number, unit: ProgressSample['unit']) => (unit === 'bytes' ? bytes(n) : String(n));
 
 /**
@@ -27,9 +33,7 @@ export function formatProgress(s: ProgressSample, width = 80): string {
     : `${amount(s.done, s.unit)}  ${rateText}  ${clock(s.elapsedMs)}`;
   const label = s.label ? `${s.label} ` : '';
   const barWidth = Math.max(10, Math.min(40, width - label.length - tail.length - 4));
-  const filled = Math.round(ratio * barWidth);
-  const bar = known ? '#'.repeat(filled) + '.'.repeat(barWidth - filled) : '.'.repeat(barWidth);
-  return `${label}[${bar}]  ${tail}`;
+  return `${label}${bar(ratio, barWidth)}  ${tail}`;
 }
 
 export interface ProgressSink {

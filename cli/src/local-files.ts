@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { fileError } from '../errors.js';
+import { fileError } from './errors.js';
 
 /**
  * Checks a report before anything is sent: a wrong path or a non-nmap file is a local mistake,
