@@ -3,6 +3,7 @@
  * the live schema or to a fresh one during a rebuild. `host_events` keeps each host's raw event
  * trail, so audit and time travel never need a second store.
  */
+// Append only from here on: a deployed database has applied these by position.
 export const LEDGER_MIGRATIONS: readonly string[] = [
   `create table projects (
      id text primary key,
