@@ -4,6 +4,7 @@ import { NestFactory, HttpAdapterHost } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/env.js';
 import { JsonLogger } from '../logging/json-logger.js';
 
@@ -41,9 +42,22 @@ export interface RunHttpOptions {
   readonly bodyLimit?: string;
 }
 
+/** HTTPS when both HTTP_TLS_CERT and HTTP_TLS_KEY name PEM files; one without the other is a configuration error. */
+export function tlsOptions(env: NodeJS.ProcessEnv = process.env): { cert: Buffer; key: Buffer } | undefined {
+  const cert = env.HTTP_TLS_CERT;
+  const key = env.HTTP_TLS_KEY;
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new ConfigError(`invalid configuration:\n  ${cert ? 'HTTP_TLS_KEY' : 'HTTP_TLS_CERT'} (unset): HTTPS needs both HTTP_TLS_CERT and HTTP_TLS_KEY`);
+  try {
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  } catch (e) {
+    throw new ConfigError(`invalid configuration:\n  HTTP_TLS_CERT/HTTP_TLS_KEY: cannot read ${(e as Error).message}`);
+  }
+}
+
 export async function createHttpApp(module: () => DynamicModule, opts: RunHttpOptions): Promise<INestApplication> {
   const logger = new JsonLogger(opts.service);
-  const app = await NestFactory.create<NestExpressApplication>(module(), { logger, bodyParser: false, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(module(), { logger, bodyParser: false, abortOnError: false, httpsOptions: tlsOptions() });
   app.use(helmet());
   app.useBodyParser('json', { limit: opts.bodyLimit ?? '1mb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }));
@@ -59,7 +73,7 @@ export async function runHttpApp(module: () => DynamicModule, opts: RunHttpOptio
   try {
     const app = await createHttpApp(module, opts);
     await app.listen(opts.port, opts.host ?? process.env.HTTP_HOST ?? '127.0.0.1');
-    new JsonLogger(opts.service).info({ msg: `${opts.service} listening`, url: `http://${opts.host ?? process.env.HTTP_HOST ?? '127.0.0.1'}:${opts.port}` });
+    new JsonLogger(opts.service).info({ msg: `${opts.service} listening`, url: `${tlsOptions() ? 'https' : 'http'}://${opts.host ?? process.env.HTTP_HOST ?? '127.0.0.1'}:${opts.port}` });
     return app;
   } catch (e) {
     if (e instanceof ConfigError) {
