@@ -3,7 +3,9 @@ import type { ProjectRole } from '#events';
 import { call, startLedgerApp, type RunningApp } from '../support/ledger-app.js';
 import { routeTable, type RouteInfo } from '../support/routes.js';
 import { httpControllers } from '../../apps/ledger-projector/src/ledger.module.js';
-import { HealthController } from '#platform';
+import { createHttpApp, HealthController } from '#platform';
+import type { INestApplication } from '@nestjs/common';
+import { httpControllers as taskerControllers, TaskerModule } from '../../apps/tasker/src/tasker.module.js';
 
 /** Streaming routes never end: only the status line matters here. */
 async function openStream(url: string, token: string | null) {
@@ -16,12 +18,17 @@ async function openStream(url: string, token: string | null) {
 
 type Subject = { name: string; token: string | null; kind: 'user' | 'worker' | 'service'; admin: boolean; id: string; role: ProjectRole | null; valid: boolean };
 
-describe('every ledger route × every kind of caller', () => {
+describe('every ledger and tasker route × every kind of caller', () => {
   let s: RunningApp;
+  let tasker: INestApplication;
+  let taskerUrl: string;
   const subjects: Subject[] = [];
   let projectId: string;
   let victim: { id: string; tokenId: string };
-  const routes: RouteInfo[] = routeTable([...httpControllers, HealthController]);
+  const routes: (RouteInfo & { app: 'ledger' | 'tasker' })[] = [
+    ...routeTable([...httpControllers, HealthController]).map((r) => ({ ...r, app: 'ledger' as const })),
+    ...routeTable([...taskerControllers, HealthController]).map((r) => ({ ...r, app: 'tasker' as const })),
+  ];
 
   const createUser = async (username: string, kind: 'user' | 'worker' | 'service' = 'user', extra: object = {}) => {
     const r = await call(s.url, 'POST', '/users', s.adminToken, { username, kind, ...extra });
@@ -33,6 +40,10 @@ describe('every ledger route × every kind of caller', () => {
     // The matrix sends hundreds of bad tokens on purpose; the limiter has its own test.
     process.env.AUTH_FAILURES_PER_MINUTE = '100000';
     s = await startLedgerApp();
+    // The tasker shares the ledger's topics (same prefix) and database, as in a deployment.
+    tasker = await createHttpApp(() => TaskerModule.register(), { service: 'tasker', port: 0, title: 'test' });
+    await tasker.listen(0, '127.0.0.1');
+    taskerUrl = `http://127.0.0.1:${(tasker.getHttpServer().address() as { port: number }).port}`;
     const who = await call(s.url, 'GET', '/auth/whoami', s.adminToken);
     const owner = await createUser('owner');
     const member = await createUser('member');
@@ -66,10 +77,14 @@ describe('every ledger route × every kind of caller', () => {
     );
     await new Promise((r) => setTimeout(r, 1600)); // let the short-lived token expire
   });
-  afterAll(() => s?.close());
+  afterAll(async () => {
+    await tasker?.close();
+    await s?.close();
+  });
 
   it('reads every route from the routing table, and every route declares its access rule', () => {
-    expect(routes.length).toBeGreaterThanOrEqual(35);
+    expect(routes.filter((r) => r.app === 'ledger').length).toBeGreaterThanOrEqual(35);
+    expect(routes.filter((r) => r.app === 'tasker').length).toBeGreaterThanOrEqual(9);
     expect(routes.filter((r) => !r.access).map((r) => r.handler)).toEqual([]);
     for (const r of routes) if (r.access?.kind === 'action') expect(Object.keys(ACTION_POLICY)).toContain(r.access.action);
   });
@@ -95,7 +110,7 @@ describe('every ledger route × every kind of caller', () => {
     }
     return route.path
       .replace(':projectId', pid).replace(':userId', uid).replace(':tokenId', tid)
-      .replace(':ip', '10.9.9.9').replace(':importId', '00000000-0000-4000-8000-000000000000').replace(':proto', 'tcp').replace(':port', '80');
+      .replace(':scanId', '00000000-0000-4000-8000-000000000001').replace(':ip', '10.9.9.9').replace(':importId', '00000000-0000-4000-8000-000000000000').replace(':proto', 'tcp').replace(':port', '80');
   };
 
   it.each(['admin', 'owner', 'member', 'viewer', 'non-member', 'worker', 'service', 'no token', 'garbage token', 'revoked token', 'expired token'])(
@@ -106,7 +121,8 @@ describe('every ledger route × every kind of caller', () => {
       for (const route of routes) {
         const path = await freshTarget(route);
         const body = ['POST', 'PUT', 'PATCH'].includes(route.method) ? { __probe: 1 } : undefined;
-        const r = path.endsWith('/stream') ? await openStream(s.url + path, subj.token) : await call(s.url, route.method, path, subj.token, body);
+        const base = route.app === 'ledger' ? s.url : taskerUrl;
+        const r = path.endsWith('/stream') ? await openStream(base + path, subj.token) : await call(base, route.method, path, subj.token, body);
         const a = route.access!;
         let expected: string;
         if (a.kind === 'public') expected = 'pass';
@@ -117,7 +133,7 @@ describe('every ledger route × every kind of caller', () => {
           expected = d === 'allow' ? 'pass' : d === 'forbidden' ? '403' : '404';
         }
         const got = r.status === 401 ? '401' : r.status === 403 ? '403' : r.status === 404 && /project .* not found/.test(r.text) ? '404' : 'pass';
-        if (got !== expected || r.status >= 500) mismatches.push(`${route.method} ${route.path}: expected ${expected}, got ${r.status} ${r.text.slice(0, 120)}`);
+        if (got !== expected || r.status >= 500) mismatches.push(`${route.app} ${route.method} ${route.path}: expected ${expected}, got ${r.status} ${r.text.slice(0, 120)}`);
       }
       expect(mismatches).toEqual([]);
     },
