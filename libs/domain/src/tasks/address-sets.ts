@@ -125,6 +125,27 @@ function* blocks6(intervals: readonly Interval<bigint>[], size: bigint): Generat
   if (pieces.length) yield { family: 6, ranges: pieces, count };
 }
 
+/** How many blocks blocksOf(set, size) yields, without making them: aligned windows the set touches. */
+export function countBlocks(set: TargetSet, size: number): number {
+  let n = 0;
+  let last4 = -1;
+  for (const [lo, hi] of set.v4) {
+    const a = Math.floor(lo / size);
+    const b = Math.floor(hi / size);
+    n += b - a + 1 - (a === last4 ? 1 : 0);
+    last4 = b;
+  }
+  const s = BigInt(size);
+  let last6 = -1n;
+  for (const [lo, hi] of set.v6) {
+    const a = lo / s;
+    const b = hi / s;
+    n += Number(b - a + 1n) - (a === last6 ? 1 : 0);
+    last6 = b;
+  }
+  return n;
+}
+
 /** Every address of the ranges, in order, made one at a time. */
 export function* addressesOf(ranges: AddressRanges): Generator<string, void, undefined> {
   const set = rangesToSet(ranges);

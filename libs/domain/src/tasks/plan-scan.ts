@@ -6,7 +6,7 @@ import type { AddressRanges, PortShardJson, SkipReason } from '#events';
 import type { ScanConfig } from '../scanning/scan-config.js';
 import { parseIp, type IpFamily } from '../scanning/ip.js';
 import type { TargetSet } from '../scanning/targets.js';
-import { addressesPerTask, blocksOf, EMPTY_SET, intersectSets, rangesToSet, setHas, sizeOf, subtractSets } from './address-sets.js';
+import { addressesPerTask, blocksOf, countBlocks, EMPTY_SET, intersectSets, rangesToSet, setHas, sizeOf, subtractSets } from './address-sets.js';
 import { derivedUuid } from './ids.js';
 import { planKeys } from './portset.js';
 
@@ -47,7 +47,9 @@ export interface PlannedTask {
 }
 
 export interface ScanPlan {
-  readonly tasks: readonly PlannedTask[];
+  /** Tasks in address order, made lazily (a /12 never sits in memory as 16k objects); the same ids on every call. */
+  tasks(): Generator<PlannedTask, void, undefined>;
+  readonly taskCount: number;
   /** In address × shard units (addresses when the config has one shard). */
   readonly skipped: Readonly<Record<SkipReason, number>>;
   readonly queuedAddresses: number;
@@ -86,32 +88,39 @@ export function planScan(input: PlanScanInput, world: PlanWorld): ScanPlan {
   const named = Object.entries(input.hostnames)
     .map(([ip, names]) => ({ ip, names, parsed: parseIp(ip) }))
     .filter((x) => x.parsed !== null && x.names.length > 0);
+  // Names by aligned window, so each block finds its own without a pass over all names.
+  const windowOf = (family: IpFamily, value: number | bigint) => `${family}:${(BigInt(value) / BigInt(perTask)).toString()}`;
+  const namesByWindow = new Map<string, typeof named>();
+  for (const n of named) {
+    const k = windowOf(n.parsed!.family, n.parsed!.value);
+    namesByWindow.set(k, [...(namesByWindow.get(k) ?? []), n]);
+  }
 
-  const tasks: PlannedTask[] = [];
-  for (const { keys, rest } of shards) {
-    const byWindow = new Map<string, number>();
-    for (const block of blocksOf(rest, perTask)) {
-      const first = parseIp(block.ranges[0][0])!;
-      byWindow.set(`${first.family}:${(BigInt(first.value) / BigInt(perTask)).toString()}`, tasks.length);
-      tasks.push({
-        taskId: taskIdFor(input.scanId, keys.shard.index, block.ranges),
-        shard: keys.shard,
-        portsetKey: keys.portsetKey,
-        fingerprint: keys.fingerprint,
-        family: block.family,
-        ranges: block.ranges,
-        addresses: block.count,
-        hostnames: {},
-      });
-    }
-    for (const { ip, names, parsed } of named) {
-      const at = byWindow.get(`${parsed!.family}:${(BigInt(parsed!.value) / BigInt(perTask)).toString()}`);
-      if (at === undefined) continue;
-      const t = tasks[at];
-      if (setHas(rangesToSet(t.ranges), ip)) (t.hostnames as Record<string, readonly string[]>)[ip] = names;
+  function* tasks(): Generator<PlannedTask, void, undefined> {
+    for (const { keys, rest } of shards) {
+      for (const block of blocksOf(rest, perTask)) {
+        const first = parseIp(block.ranges[0][0])!;
+        const hostnames: Record<string, readonly string[]> = {};
+        const candidates = namesByWindow.get(windowOf(first.family, first.value));
+        if (candidates) {
+          const set = rangesToSet(block.ranges);
+          for (const n of candidates) if (setHas(set, n.ip)) hostnames[n.ip] = n.names;
+        }
+        yield {
+          taskId: taskIdFor(input.scanId, keys.shard.index, block.ranges),
+          shard: keys.shard,
+          portsetKey: keys.portsetKey,
+          fingerprint: keys.fingerprint,
+          family: block.family,
+          ranges: block.ranges,
+          addresses: block.count,
+          hostnames,
+        };
+      }
     }
   }
 
   const hostnameMerges = insert ? named.filter((x) => setHas(known, x.ip)).map((x) => ({ ip: x.ip, hostnames: x.names })) : [];
-  return { tasks, skipped, queuedAddresses, addressesPerTask: perTask, hostnameMerges };
+  const taskCount = shards.reduce((n, s) => n + countBlocks(s.rest, perTask), 0);
+  return { tasks, taskCount, skipped, queuedAddresses, addressesPerTask: perTask, hostnameMerges };
 }

@@ -1,0 +1,2 @@
+export const NMAP = Symbol('NMAP');
+export const WORKER_ID = Symbol('WORKER_ID');
