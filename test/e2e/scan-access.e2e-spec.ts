@@ -8,17 +8,19 @@ import { routeTable, type RouteInfo } from '../support/routes.js';
 import { eventually } from '../support/stack.js';
 import { httpControllers } from '../../apps/tasker/src/tasker.module.js';
 
-// Topic creation under load can answer "does not host this topic-partition" before the new topic's
-// leaders are known (libs/platform ensureTopics does not retry that yet): start again on that only.
-async function startLedger(): Promise<RunningApp> {
+// Topic creation under load can answer "does not host this topic-partition" before the new topics'
+// leaders are known, and libs/platform's ensureTopics does not retry that yet: start again on that only.
+async function retryTopicRace<T>(start: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startLedgerApp();
+      return await start();
     } catch (e) {
       if (attempt >= 3 || !/does not host this topic-partition|leader/i.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
+const startLedger = () => retryTopicRace(startLedgerApp);
 
 type Subject = { name: string; token: string | null; kind: 'user' | 'worker' | 'service'; admin: boolean; role: ProjectRole | null; valid: boolean };
 
@@ -46,7 +48,7 @@ describe('every tasker route × every kind of caller', () => {
     projectId = (await call(ledger.url, 'POST', '/projects', owner.token, { name: 'access' })).body.id;
     for (const [u, role] of [[member, 'member'], [viewer, 'viewer'], [service, 'member']] as const) await call(ledger.url, 'PUT', `/projects/${projectId}/members/${u.id}`, owner.token, { role });
     const { TaskerModule } = await import('../../apps/tasker/src/tasker.module.js');
-    tasker = await createHttpApp(() => TaskerModule.register({ resolver: { resolve: async () => [] } }), { service: 'tasker', port: 0, title: 'test' });
+    tasker = await retryTopicRace(() => createHttpApp(() => TaskerModule.register({ resolver: { resolve: async () => [] } }), { service: 'tasker', port: 0, title: 'test' }));
     await tasker.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(tasker.getHttpServer().address() as { port: number }).port}`;
     subjects.push(

@@ -14,18 +14,19 @@ import { eventually, kafkaEnv } from '../support/stack.js';
 // child processes running the built worker (dist/), real nmap against listeners on loopback and in
 // network namespaces this test creates. Nothing else is ever scanned.
 
-// Topic creation under load can answer "does not host this topic-partition" before the new topic's
-// leaders are known (libs/platform ensureTopics does not retry that yet): start again on that only.
-async function startLedger(): Promise<RunningApp> {
+// Topic creation under load can answer "does not host this topic-partition" before the new topics'
+// leaders are known, and libs/platform's ensureTopics does not retry that yet: start again on that only.
+async function retryTopicRace<T>(start: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startLedgerApp();
+      return await start();
     } catch (e) {
-      process.stderr.write(`DIAG ledger start attempt ${attempt}: ${String(e)}\n`);
       if (attempt >= 3 || !/does not host this topic-partition|leader/i.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
+const startLedger = () => retryTopicRace(startLedgerApp);
 
 const names: Record<string, string[]> = {};
 const resolver: Resolver = { resolve: async (n) => names[n] ?? [] };
@@ -48,6 +49,7 @@ function nmapFor(ip: string): string[] {
 
 interface Seen {
   readonly topic: string;
+  readonly partition: number;
   readonly event: Envelope;
 }
 
@@ -61,6 +63,7 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
   let collector: Consumer;
   const seen: Seen[] = [];
   const workers = new Map<string, ChildProcess>();
+  let slow: { body: { scanId: string } };
   const servers: Server[] = [];
 
   const of = <P>(type: string, pred: (p: P) => boolean = () => true) => seen.filter((s) => s.event.type === type && pred(s.event.payload as P)).map((s) => s.event as Envelope<string, P>);
@@ -106,17 +109,15 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     expect((await call(ledger.url, 'PUT', `/projects/${projectId}/scope`, token, { allow: ['127.0.0.0/8', '10.213.0.0/16', '*.test'], deny: [] })).status).toBe(200);
     Object.assign(process.env, { TASKER_LEASE_SECONDS: '6', TASKER_LEASE_CHECK_SECONDS: '1', TASKER_WORKER_DEAD_SECONDS: '6', TASKER_TASK_MAX_ATTEMPTS: '2' });
     const { TaskerModule } = await import('../../apps/tasker/src/tasker.module.js');
-    try {
-    tasker = await createHttpApp(() => TaskerModule.register({ resolver }), { service: 'tasker', port: 0, title: 'test', bodyLimit: '16mb' });
-    } catch (e) { process.stderr.write(`DIAG tasker: ${String(e)}\n`); throw e; }
+    tasker = await retryTopicRace(() => createHttpApp(() => TaskerModule.register({ resolver }), { service: 'tasker', port: 0, title: 'test', bodyLimit: '16mb' }));
     await tasker.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(tasker.getHttpServer().address() as { port: number }).port}`;
     kafka = createKafka(kafkaEnv(ledger.prefix), 'scan-e2e');
     collector = kafka.consumer({ groupId: `collector-${randomUUID()}` });
     await collector.connect();
-    const topics = [Topics.ledger, Topics.scans, Topics.workerControl].map((t) => ledger.prefix + t.name);
+    const topics = [Topics.ledger, Topics.scans, Topics.workerControl, Topics.tasks].map((t) => ledger.prefix + t.name);
     await collector.subscribe({ topics, fromBeginning: true });
-    await collector.run({ eachMessage: async ({ topic, message }) => void seen.push({ topic, event: eventCatalogue.read(decodeEnvelope(message.value)) }) });
+    await collector.run({ eachMessage: async ({ topic, partition, message }) => void seen.push({ topic, partition, event: eventCatalogue.read(decodeEnvelope(message.value)) }) });
   });
 
   afterAll(async () => {
@@ -213,9 +214,24 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     await eventually(fleet, (items) => !items.some((w) => w.workerId === 'e2e-victim'), 20000);
   });
 
+  it('a slow task holds a slot, not its partition: later tasks of the same partition run meanwhile', async () => {
+    slow = await scan({ targets: ['127.0.0.41'], config: { openPorts: { ports: '1-20000', minRate: null, maxRate: 100, timeoutSeconds: 600 }, services: false } });
+    await eventually(() => status(slow.body.scanId), (s) => s.body.counts.running === 1, 60000);
+    const partitionOf = (scanId: string) => seen.filter((x) => x.event.type === 'TaskOffered' && (x.event.payload as { scanId: string }).scanId === scanId).map((x) => x.partition);
+    const [p] = await eventually(async () => partitionOf(slow.body.scanId), (ps) => ps.length === 1);
+    let sharing = 0;
+    // Offers are keyed by task id; rounds of 16 quick tasks until some land on the slow task's partition.
+    for (let round = 0; round < 4 && sharing === 0; round++) {
+      const quick = await scan({ targets: [`127.0.${100 + round}.0/28`], config: { openPorts: { ports: '9', timeoutSeconds: 60 }, services: false }, mode: 'append' });
+      await eventually(() => status(quick.body.scanId), (s) => s.body.status === 'done', 120000);
+      sharing = partitionOf(quick.body.scanId).filter((x) => x === p).length;
+    }
+    expect(sharing).toBeGreaterThan(0);
+    expect((await status(slow.body.scanId)).body.counts.running).toBe(1);
+  });
+
   it('cancelling a scan kills its running nmap within seconds and nothing of it reaches the ledger', async () => {
-    const r = await scan({ targets: ['127.0.0.41'], config: { openPorts: { ports: '1-20000', minRate: null, maxRate: 100, timeoutSeconds: 600 }, services: false } });
-    await eventually(() => status(r.body.scanId), (s) => s.body.counts.running === 1, 60000);
+    const r = slow;
     await eventually(async () => nmapFor('127.0.0.41'), (p) => p.length === 1, 20000);
     const c = await call(url, 'POST', `/projects/${projectId}/scans/${r.body.scanId}/cancel`, token, {});
     expect(c.body).toMatchObject({ applied: true, running: 1 });

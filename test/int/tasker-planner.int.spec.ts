@@ -10,17 +10,19 @@ import { eventually, kafkaEnv, testKafka } from '../support/stack.js';
 // The planner and the tasker's HTTP side against real Kafka and PostgreSQL. No worker runs here:
 // the test plays the worker by writing its events, so every planner rule is observable exactly.
 
-// Topic creation under load can answer "does not host this topic-partition" before the new topic's
-// leaders are known (libs/platform ensureTopics does not retry that yet): start again on that only.
-async function startLedger(): Promise<RunningApp> {
+// Topic creation under load can answer "does not host this topic-partition" before the new topics'
+// leaders are known, and libs/platform's ensureTopics does not retry that yet: start again on that only.
+async function retryTopicRace<T>(start: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startLedgerApp();
+      return await start();
     } catch (e) {
       if (attempt >= 3 || !/does not host this topic-partition|leader/i.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
+const startLedger = () => retryTopicRace(startLedgerApp);
 
 const names: Record<string, string[]> = { 'db.test': ['127.0.0.5'], 'www.test': ['127.0.0.6'], 'alias.test': ['127.0.0.6'] };
 const resolver: Resolver = { resolve: async (n) => names[n] ?? [] };
@@ -87,7 +89,7 @@ describe('tasker planner (real Kafka, real PostgreSQL, no worker)', () => {
     expect((await call(ledger.url, 'PUT', `/projects/${projectId}/scope`, token, { allow: ['127.0.0.0/8', '*.test', 'db.test'], deny: ['127.0.0.13'] })).status).toBe(200);
     Object.assign(process.env, { TASKER_LEASE_SECONDS: '4', TASKER_LEASE_CHECK_SECONDS: '1', TASKER_WORKER_DEAD_SECONDS: '3', TASKER_TASK_MAX_ATTEMPTS: '2', TASKER_PLAN_WAIT_MS: '20000' });
     const { TaskerModule } = await import('../../apps/tasker/src/tasker.module.js');
-    tasker = await createHttpApp(() => TaskerModule.register({ resolver }), { service: 'tasker', port: 0, title: 'test', bodyLimit: '16mb' });
+    tasker = await retryTopicRace(() => createHttpApp(() => TaskerModule.register({ resolver }), { service: 'tasker', port: 0, title: 'test', bodyLimit: '16mb' }));
     await tasker.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(tasker.getHttpServer().address() as { port: number }).port}`;
     kafka = createKafka(kafkaEnv(ledger.prefix), 'planner-test');

@@ -22,8 +22,9 @@ export class RunningTasks {
     this.runs.set(taskId, run);
   }
 
-  remove(taskId: string): void {
-    this.runs.delete(taskId);
+  /** Only that run: a newer attempt of the same task on this worker keeps its entry. */
+  remove(taskId: string, run: ActiveRun): void {
+    if (this.runs.get(taskId) === run) this.runs.delete(taskId);
   }
 
   holds(taskId: string, attempt: number): boolean {

@@ -73,7 +73,7 @@ export class TaskRunner {
     const done = Promise.resolve()
       .then(() => this.execute(run, receivedAt))
       .catch((e) => this.logger.error({ msg: 'task runner crashed', taskId: offer.taskId, error: (e as Error).message }))
-      .finally(() => this.running.remove(offer.taskId));
+      .finally(() => this.running.remove(offer.taskId, run));
     run = { offer, startedAt: new Date().toISOString(), currentIp: null, controller, stopReason: null, done };
     this.running.add(offer.taskId, run);
     return run;

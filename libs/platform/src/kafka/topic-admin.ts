@@ -16,6 +16,19 @@ export interface EnsureTopicsOptions {
 const { ConfigResourceTypes } = kafkajs;
 
 export async function ensureTopics(kafka: Kafka, opts: EnsureTopicsOptions = {}): Promise<readonly TopicSpec[]> {
+  // Right after topics are created (by us or by an app starting beside us), brokers briefly answer
+  // "does not host this topic-partition" / "not the leader"; such answers are retried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureTopicsOnce(kafka, opts);
+    } catch (e) {
+      if (attempt >= 20 || !/does not host this topic-partition|not the leader|leader not available|unknown topic or partition/i.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+    }
+  }
+}
+
+async function ensureTopicsOnce(kafka: Kafka, opts: EnsureTopicsOptions): Promise<readonly TopicSpec[]> {
   const specs = (opts.specs ?? allTopics()).map((s) => withPrefix(s, opts.prefix ?? ''));
   const rf = opts.replicationFactor ?? 1;
   const admin = kafka.admin();
