@@ -129,7 +129,7 @@ describe('normalizeHost', () => {
   it('reads a history row with its provenance', () => {
     const c = normalizeChange({ ip: '10.0.0.1', proto: 'tcp', port: 80, field: 'service.product', old: 'Apache', new: null, observedAt: '2026-01-01T00:00:00Z', source: { kind: 'import', importId: '7f3c2a10-aaaa' } });
     expect(c).toEqual({ ip: '10.0.0.1', port: 80, proto: 'tcp', field: 'service.product', old: 'Apache', new: null, at: '2026-01-01T00:00:00Z', source: 'import:7f3c2a10' });
-    expect(normalizeChange({ ip: '1.1.1.1', port: null, field: 'hostname', old: null, new: ['a', 'b'] })).toMatchObject({ port: null, new: 'a, b' });
+    expect(normalizeChange({ ip: '203.0.113.1', port: null, field: 'hostname', old: null, new: ['a', 'b'] })).toMatchObject({ port: null, new: 'a, b' });
   });
 });
 

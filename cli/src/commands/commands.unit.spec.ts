@@ -122,10 +122,10 @@ describe('scan targets and configs', () => {
   it('takes --hosts over --targets-file over the config hosts, which need --from-config', () => {
     const d = dir();
     writeFileSync(join(d, 't.txt'), '10.0.0.1\n\n  # lab\n10.0.0.0/30  # the lab\nexample.com\n');
-    expect(chooseTargets({ hosts: ['1.1.1.1'], targetsFile: join(d, 't.txt') }, ['9.9.9.9'])).toEqual(['1.1.1.1']);
-    expect(chooseTargets({ targetsFile: join(d, 't.txt') }, ['9.9.9.9'])).toEqual(['10.0.0.1', '10.0.0.0/30', 'example.com']);
-    expect(chooseTargets({ fromConfig: true }, ['9.9.9.9'])).toEqual(['9.9.9.9']);
-    expect(() => chooseTargets({}, ['9.9.9.9'])).toThrow(/no targets given/);
+    expect(chooseTargets({ hosts: ['203.0.113.1'], targetsFile: join(d, 't.txt') }, ['203.0.113.9'])).toEqual(['203.0.113.1']);
+    expect(chooseTargets({ targetsFile: join(d, 't.txt') }, ['203.0.113.9'])).toEqual(['10.0.0.1', '10.0.0.0/30', 'example.com']);
+    expect(chooseTargets({ fromConfig: true }, ['203.0.113.9'])).toEqual(['203.0.113.9']);
+    expect(() => chooseTargets({}, ['203.0.113.9'])).toThrow(/no targets given/);
     expect(() => chooseTargets({ targetsFile: join(d, 'none.txt') }, [])).toThrow(/no such file/);
   });
 

@@ -142,7 +142,7 @@ describe('collapseTargets', () => {
   it('scope-checks resolved addresses', async () => {
     const scope = { allow: ['10.0.0.0/24', 'trusted.example'], deny: ['10.0.0.66'] };
     const table = {
-      'in.example': ['10.0.0.5', '8.8.8.8'],
+      'in.example': ['10.0.0.5', '198.51.100.8'],
       'out.example': ['8.8.4.4'],
       'trusted.example': ['203.0.113.7'],
       'denied.example': ['10.0.0.66'],
@@ -154,7 +154,7 @@ describe('collapseTargets', () => {
       ['203.0.113.7'],
       'out_of_scope',
     ]);
-    expect(c.inputs[0]).toMatchObject({ excludedIps: ['8.8.8.8'] });
+    expect(c.inputs[0]).toMatchObject({ excludedIps: ['198.51.100.8'] });
     expect([...iterateTargets(c.targets)]).toEqual(['10.0.0.5', '203.0.113.7']);
     expect(c.summary.refused).toEqual({ out_of_scope: 2 });
   });

@@ -126,7 +126,7 @@ describe('parseTargets: scope', () => {
   const scope = { allow: ['10.0.0.0/16', 'example.com', '*.corp.example'], deny: ['10.0.5.0/24', 'secret.corp.example'] };
 
   it('refuses targets outside the allow list', () => {
-    const p = parseTargets(['10.0.0.1', '8.8.8.8', 'example.com', 'www.example.com', 'a.corp.example', 'corp.example'], { scope });
+    const p = parseTargets(['10.0.0.1', '198.51.100.8', 'example.com', 'www.example.com', 'a.corp.example', 'corp.example'], { scope });
     expect(p.inputs.map((o) => o.status)).toEqual(['accepted', 'refused', 'pending', 'pending', 'pending', 'pending']);
     // names not on the allow list still resolve: their addresses may be inside an allowed CIDR
     expect(p.hostnames).toEqual(['example.com', 'www.example.com', 'a.corp.example', 'corp.example']);
@@ -147,7 +147,7 @@ describe('parseTargets: scope', () => {
   });
 
   it('with an empty allow list allows everything not denied', () => {
-    const p = parseTargets(['8.8.8.8', '1.1.1.1', 'evil.example'], { scope: { deny: ['1.1.1.1', 'evil.example'] } });
+    const p = parseTargets(['198.51.100.8', '203.0.113.1', 'evil.example'], { scope: { deny: ['203.0.113.1', 'evil.example'] } });
     expect(p.inputs.map((o) => o.status)).toEqual(['accepted', 'refused', 'refused']);
   });
 
