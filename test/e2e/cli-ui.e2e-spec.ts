@@ -112,7 +112,8 @@ describe('falcli ui in tmux', () => {
     await keys('Enter');
     s = await see(/Scan \w{8} started: 1 address\(es\) accepted/);
     // The list and the detail refresh apart; both settle on the finished scan.
-    s = await see(/› \w{8} +done +\[#{12}\] +1\/1[\s\S]*No running targets\./, 90000);
+    // Wait for both to settle: the detail can lag the list by one poll.
+    s = await see(/› \w{8} +done +\[#{12}\] +1\/1[\s\S]*\[#{20}\] {2}1\/1 · queued 0 · running 0 · failed 0[\s\S]*No running targets\./, 90000);
     expect(s).toMatch(/\[#{20}\] {2}1\/1 · queued 0 · running 0 · failed 0/);
 
     await keys('1');
