@@ -7,7 +7,11 @@ cd "$ROOT"
 ensure_node
 if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci failed"
+  # npm 11 can write a lock file that `npm ci` then calls out of sync (optional per-platform packages
+  # such as @swc/core-darwin-arm64 missing); `npm install` honours the same lock in that case.
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 \
+    || npm install --no-audit --no-fund --loglevel=error >/dev/null \
+    || die "installing npm packages failed"
 fi
 
 bash scripts/stack.sh fetch
