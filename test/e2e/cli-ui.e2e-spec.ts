@@ -73,7 +73,8 @@ describe('falcli ui in tmux', () => {
     });
     await eventually(async () => (await cli(['workers', '--json'])).stdout, (o) => o.includes('ui-e2e-w1'), 60000);
 
-    const command = `env PATH='${process.env.PATH}' HOME='${cfg}' FALCLI_CONFIG_DIR='${cfg}' TERM=xterm-256color ${process.execPath} ${FALCLI} ui --interval 1; echo FALCLI_EXIT=$?; sleep 120`;
+    // ink renders only a final frame when it believes it runs in CI; this is a real terminal.
+    const command = `env -u CI -u CONTINUOUS_INTEGRATION PATH='${process.env.PATH}' HOME='${cfg}' FALCLI_CONFIG_DIR='${cfg}' TERM=xterm-256color ${process.execPath} ${FALCLI} ui --interval 1; echo FALCLI_EXIT=$?; sleep 120`;
     await tmux('new-session', '-d', '-s', 'ui', '-x', '80', '-y', '24', '-c', dir, command);
   });
 
