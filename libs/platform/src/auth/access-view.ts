@@ -3,7 +3,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, Topics, type Envelope, type IdentityEvent, type ProjectEvent, type ProjectRole } from '#events';
 import { evolveIdentity, initialIdentityState, type IdentityState } from '#domain';
 import type { JsonLogger } from '../logging/json-logger.js';
-import { fetchEndOffsets } from '../kafka/offsets.js';
+import { fetchEndOffsets, whileTopicsSettle } from '../kafka/offsets.js';
 
 export interface ProjectRecord {
   readonly projectId: string;
@@ -68,7 +68,7 @@ export class AccessView {
   async start(): Promise<void> {
     this.consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000 });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await whileTopicsSettle(() => this.consumer!.subscribe({ topics: this.topics, fromBeginning: true }));
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, type Envelope } from '#events';
 import type { JsonLogger } from '../logging/json-logger.js';
 import type { EventPublisher } from './event-publisher.js';
+import { whileTopicsSettle } from './offsets.js';
 
 export interface ConsumedEvent {
   readonly topic: string;
@@ -99,7 +100,7 @@ export class EventConsumer {
 
   async start(): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning ?? true });
+    await whileTopicsSettle(() => this.consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning ?? true }));
     this.running = true;
     await this.consumer.run({
       autoCommit: false,

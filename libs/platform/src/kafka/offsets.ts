@@ -16,3 +16,15 @@ export async function fetchEndOffsets(admin: Admin, topic: string, attempts = 30
     }
   }
 }
+
+/** Retries an admin or subscribe call while brokers are still settling freshly created topics. */
+export async function whileTopicsSettle<T>(fn: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts || !(RETRIABLE.test((e as Error).message) || /does not host this topic-partition/i.test((e as Error).message))) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * i)));
+    }
+  }
+}
