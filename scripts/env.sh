@@ -11,8 +11,23 @@ export TASKER_PORT="${TASKER_PORT:-8080}"
 export LEDGER_PORT="${LEDGER_PORT:-8081}"
 export FALCORIA_LOG_DIR="${FALCORIA_LOG_DIR:-$FALCORIA_STACK_DIR/logs}"
 export FALCORIA_RUN_DIR="$FALCORIA_STACK_DIR/run"
+# Brokers of the local stack: one, or a KRaft cluster (stack.sh start --cluster) that the stack dir
+# remembers. Node N listens on KAFKA_PORT+2(N-1) and its controller on KAFKA_CONTROLLER_PORT+2(N-1).
+FALCORIA_KAFKA_CLUSTER_DIR="$FALCORIA_STACK_DIR/kafka-cluster"
+if [ -z "${FALCORIA_KAFKA_BROKERS_COUNT:-}" ] && [ -f "$FALCORIA_KAFKA_CLUSTER_DIR/nodes" ]; then
+  FALCORIA_KAFKA_BROKERS_COUNT="$(cat "$FALCORIA_KAFKA_CLUSTER_DIR/nodes")"
+fi
+export FALCORIA_KAFKA_BROKERS_COUNT="${FALCORIA_KAFKA_BROKERS_COUNT:-1}"
+case "$FALCORIA_KAFKA_BROKERS_COUNT" in [1-9]) ;; *) printf '[falcoria] error: FALCORIA_KAFKA_BROKERS_COUNT must be 1-9, not "%s"\n' "$FALCORIA_KAFKA_BROKERS_COUNT" >&2; exit 1 ;; esac
+kafka_port_of() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+kafka_controller_port_of() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); }
+local_kafka_brokers() {
+  local n list=""
+  for n in $(seq 1 "$FALCORIA_KAFKA_BROKERS_COUNT"); do list="${list:+$list,}127.0.0.1:$(kafka_port_of "$n")"; done
+  echo "$list"
+}
 # A user's own services win over the local stack.
-export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
+export KAFKA_BROKERS="${KAFKA_BROKERS:-$(local_kafka_brokers)}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/falcoria}"
 
 log() { printf '[falcoria] %s\n' "$*" >&2; }

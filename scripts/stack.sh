@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The local stack without Docker: a KRaft Kafka broker from Maven Central's jars on the JDK,
 # and a PostgreSQL server from the machine's binaries, both on loopback, data under $FALCORIA_STACK_DIR.
-#   stack.sh fetch | start | stop | status
+#   stack.sh fetch | start [--cluster] | stop | status | kill-broker N | stop-broker N | start-broker N
 # start is idempotent; stop is clean (SIGTERM, then waits); logs go to $FALCORIA_LOG_DIR.
+# --cluster (or FALCORIA_KAFKA_BROKERS_COUNT=3) starts a KRaft cluster of combined broker+controller
+# nodes instead of one broker; the stack dir remembers it, so later commands need no flag.
 set -euo pipefail
+for arg in "$@"; do
+  if [ "$arg" = --cluster ] && [ "${FALCORIA_KAFKA_BROKERS_COUNT:-1}" -lt 2 ]; then export FALCORIA_KAFKA_BROKERS_COUNT=3; fi
+done
 . "$(dirname "$0")/env.sh"
 
 KAFKA_HOME="$FALCORIA_CACHE_DIR/kafka-$KAFKA_VERSION"
@@ -29,50 +34,165 @@ fetch_kafka() {
   mv "$KAFKA_HOME.tmp" "$KAFKA_HOME"
 }
 
-start_kafka() {
-  local pidf="$FALCORIA_RUN_DIR/kafka.pid"
-  if pid_alive "$pidf"; then log "kafka already running (pid $(cat "$pidf")) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
-  if [ -n "${FALCORIA_EXTERNAL_KAFKA:-}" ]; then log "using external Kafka at $KAFKA_BROKERS"; return 0; fi
-  need_java; fetch_kafka
-  port_in_use "$KAFKA_PORT" && die "port $KAFKA_PORT is in use by another process: set KAFKA_PORT, or KAFKA_BROKERS with FALCORIA_EXTERNAL_KAFKA=1 to use that broker"
-  port_in_use "$KAFKA_CONTROLLER_PORT" && die "port $KAFKA_CONTROLLER_PORT is in use by another process: set KAFKA_CONTROLLER_PORT"
-  mkdir -p "$KAFKA_DATA" "$FALCORIA_LOG_DIR"
-  local props="$KAFKA_DATA/server.properties"
-  cat >"$props" <<PROPS
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+# Common broker settings; $1 is the number of nodes (replication of the internal topics follows it).
+kafka_common_props() {
+  local rf=1 isr=1
+  if [ "$1" -ge 3 ]; then rf=3; isr=2; elif [ "$1" -eq 2 ]; then rf=2; fi
+  cat <<PROPS
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
-log.dirs=$KAFKA_DATA/logs
 num.partitions=6
-offsets.topic.replication.factor=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
+unclean.leader.election.enable=false
+offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.retention.hours=-1
 message.max.bytes=10485760
 PROPS
-  if [ ! -f "$KAFKA_DATA/logs/meta.properties" ]; then
-    local id; id="$("$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
-    "$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format -t "$id" -c "$props" >"$FALCORIA_LOG_DIR/kafka-format.log" 2>&1 \
-      || die "formatting Kafka storage failed (see $FALCORIA_LOG_DIR/kafka-format.log)"
-  fi
-  local heap="${KAFKA_HEAP:--Xms256m -Xmx1g}"
+}
+
+# Formats a node's storage once, with cluster id $4.  kafka_node_format name props logdir id
+kafka_node_format() {
+  local data; data="$(sed -n 's/^log.dirs=//p' "$2")"
+  [ -f "$data/meta.properties" ] && return 0
+  mkdir -p "$3"
+  "$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool format -t "$4" -c "$2" >"$3/$1-format.log" 2>&1 \
+    || die "formatting Kafka storage failed (see $3/$1-format.log)"
+}
+
+# A cluster id as StorageTool random-uuid makes one (16 random bytes, base64url), without a JVM start.
+new_cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+
+# Formats a node's storage when new (cluster id $4), then runs it in the background.
+#   kafka_node_launch name props pidfile cluster-id port logdir heap
+kafka_node_launch() {
+  local name="$1" props="$2" pidf="$3" id="$4" port="$5" logdir="$6" heap="$7"
+  kafka_node_format "$name" "$props" "$logdir" "$id"
   # shellcheck disable=SC2086
-  nohup "$JAVA" $heap -XX:+UseG1GC -Dkafka.logs.dir="$FALCORIA_LOG_DIR" \
+  nohup "$JAVA" $heap -XX:+UseG1GC -Dkafka.logs.dir="$logdir" \
     -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2.yaml" \
-    -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$props" >"$FALCORIA_LOG_DIR/kafka.out" 2>&1 &
+    -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$props" >"$logdir/$name.out" 2>&1 &
   echo $! >"$pidf"
+}
+
+start_kafka() {
+  if [ "$FALCORIA_KAFKA_BROKERS_COUNT" -gt 1 ]; then start_kafka_cluster; return; fi
+  local pidf="$FALCORIA_RUN_DIR/kafka.pid"
+  if pid_alive "$pidf"; then log "kafka already running (pid $(cat "$pidf")) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+  if [ -n "${FALCORIA_EXTERNAL_KAFKA:-}" ]; then log "using external Kafka at $KAFKA_BROKERS"; return 0; fi
+  local f; for f in "$FALCORIA_RUN_DIR"/kafka-*.pid; do
+    pid_alive "$f" && die "this stack runs a Kafka cluster ($FALCORIA_KAFKA_CLUSTER_DIR): stop it first (stack.sh stop), or keep using it"
+  done
+  need_java; fetch_kafka
+  port_in_use "$KAFKA_PORT" && die "port $KAFKA_PORT is in use by another process: set KAFKA_PORT, or KAFKA_BROKERS with FALCORIA_EXTERNAL_KAFKA=1 to use that broker"
+  port_in_use "$KAFKA_CONTROLLER_PORT" && die "port $KAFKA_CONTROLLER_PORT is in use by another process: set KAFKA_CONTROLLER_PORT"
+  mkdir -p "$KAFKA_DATA" "$FALCORIA_LOG_DIR"
+  local props="$KAFKA_DATA/server.properties"
+  {
+    cat <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+log.dirs=$KAFKA_DATA/logs
+PROPS
+    kafka_common_props 1
+  } >"$props"
+  local id=""
+  if [ ! -f "$KAFKA_DATA/logs/meta.properties" ]; then
+    id="$("$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
+  fi
+  kafka_node_launch kafka "$props" "$pidf" "$id" "$KAFKA_PORT" "$FALCORIA_LOG_DIR" "${KAFKA_HEAP:--Xms256m -Xmx1g}"
   wait_port "$KAFKA_PORT" 60 || die "kafka did not open 127.0.0.1:$KAFKA_PORT within 60 s (see $FALCORIA_LOG_DIR/kafka.out and kafka.log)"
   log "kafka up on 127.0.0.1:$KAFKA_PORT (pid $(cat "$pidf"))"
+}
+
+# The cluster's nodes: node N's settings, data and logs under kafka-cluster/node-N and logs/kafka-N.
+node_dir() { echo "$FALCORIA_KAFKA_CLUSTER_DIR/node-$1"; }
+node_pidf() { echo "$FALCORIA_RUN_DIR/kafka-$1.pid"; }
+node_logdir() { echo "$FALCORIA_LOG_DIR/kafka-$1"; }
+cluster_nodes() { seq 1 "$FALCORIA_KAFKA_BROKERS_COUNT"; }
+check_node() { # N
+  case "${1:-}" in ''|*[!0-9]*) die "usage: stack.sh kill-broker|stop-broker|start-broker N (N = 1..$FALCORIA_KAFKA_BROKERS_COUNT)" ;; esac
+  [ -f "$FALCORIA_KAFKA_CLUSTER_DIR/nodes" ] || die "no Kafka cluster in $FALCORIA_STACK_DIR: start one with stack.sh start --cluster"
+  { [ "$1" -ge 1 ] && [ "$1" -le "$FALCORIA_KAFKA_BROKERS_COUNT" ]; } || die "node $1 does not exist: this cluster has nodes 1..$FALCORIA_KAFKA_BROKERS_COUNT"
+}
+
+write_node_props() { # N
+  local n="$1" voters="" m
+  for m in $(cluster_nodes); do voters="${voters:+$voters,}$m@127.0.0.1:$(kafka_controller_port_of "$m")"; done
+  mkdir -p "$(node_dir "$n")"
+  {
+    cat <<PROPS
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$(kafka_port_of "$n"),CONTROLLER://127.0.0.1:$(kafka_controller_port_of "$n")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(kafka_port_of "$n")
+log.dirs=$(node_dir "$n")/logs
+PROPS
+    kafka_common_props "$FALCORIA_KAFKA_BROKERS_COUNT"
+  } >"$(node_dir "$n")/server.properties"
+}
+
+# Starts node N; does not wait.
+launch_node() { # N
+  local n="$1" port ctl
+  port="$(kafka_port_of "$n")"; ctl="$(kafka_controller_port_of "$n")"
+  port_in_use "$port" && die "port $port (node $n) is in use by another process: set KAFKA_PORT (node N listens on KAFKA_PORT+2(N-1))"
+  port_in_use "$ctl" && die "port $ctl (node $n's controller) is in use by another process: set KAFKA_CONTROLLER_PORT"
+  write_node_props "$n"
+  kafka_node_launch "kafka-$n" "$(node_dir "$n")/server.properties" "$(node_pidf "$n")" "$(cat "$FALCORIA_KAFKA_CLUSTER_DIR/cluster.id")" \
+    "$port" "$(node_logdir "$n")" "${KAFKA_HEAP:--Xms128m -Xmx384m}"
+}
+
+wait_node() { # N
+  local n="$1" port; port="$(kafka_port_of "$n")"
+  wait_port "$port" 60 || die "kafka node $n did not open 127.0.0.1:$port within 60 s (see $(node_logdir "$n")/kafka-$n.out and kafka.log)"
+  log "kafka node $n up on 127.0.0.1:$port (pid $(cat "$(node_pidf "$n")"))"
+}
+
+start_kafka_cluster() {
+  if [ -n "${FALCORIA_EXTERNAL_KAFKA:-}" ]; then log "using external Kafka at $KAFKA_BROKERS"; return 0; fi
+  pid_alive "$FALCORIA_RUN_DIR/kafka.pid" && die "this stack runs a single Kafka broker: stop it first (stack.sh stop) to start a cluster"
+  local count="$FALCORIA_KAFKA_BROKERS_COUNT" ports="" n
+  if [ -f "$FALCORIA_KAFKA_CLUSTER_DIR/nodes" ] && [ "$(cat "$FALCORIA_KAFKA_CLUSTER_DIR/nodes")" != "$count" ]; then
+    die "$FALCORIA_KAFKA_CLUSTER_DIR holds a cluster of $(cat "$FALCORIA_KAFKA_CLUSTER_DIR/nodes") nodes, not $count: set FALCORIA_KAFKA_BROKERS_COUNT to that, or remove the folder"
+  fi
+  for n in $(cluster_nodes); do ports="$ports $(kafka_port_of "$n") $(kafka_controller_port_of "$n")"; done
+  # shellcheck disable=SC2086
+  [ "$(printf '%s\n' $ports | sort -u | wc -l)" -eq $((2 * count)) ] \
+    || die "broker and controller ports overlap ($ports): node N uses KAFKA_PORT+2(N-1) and KAFKA_CONTROLLER_PORT+2(N-1); set them further apart"
+  need_java; fetch_kafka
+  mkdir -p "$FALCORIA_KAFKA_CLUSTER_DIR"
+  if [ ! -f "$FALCORIA_KAFKA_CLUSTER_DIR/cluster.id" ]; then
+    new_cluster_id >"$FALCORIA_KAFKA_CLUSTER_DIR/cluster.id"
+    echo "$count" >"$FALCORIA_KAFKA_CLUSTER_DIR/nodes"
+  fi
+  local started="" formats=""
+  for n in $(cluster_nodes); do
+    if pid_alive "$(node_pidf "$n")"; then log "kafka node $n already running (pid $(cat "$(node_pidf "$n")")) on 127.0.0.1:$(kafka_port_of "$n")"; continue; fi
+    started="$started $n"
+  done
+  # Formatting starts a JVM per node: do them side by side.
+  for n in $started; do
+    write_node_props "$n"
+    kafka_node_format "kafka-$n" "$(node_dir "$n")/server.properties" "$(node_logdir "$n")" "$(cat "$FALCORIA_KAFKA_CLUSTER_DIR/cluster.id")" &
+    formats="$formats $!"
+  done
+  for n in $formats; do wait "$n" || die "formatting Kafka storage failed (see $FALCORIA_LOG_DIR/kafka-*/kafka-*-format.log)"; done
+  for n in $started; do launch_node "$n"; done
+  for n in $started; do wait_node "$n"; done
+  log "kafka cluster of $count nodes: $KAFKA_BROKERS"
 }
 
 pg_bin() {
@@ -126,17 +246,62 @@ stop_pidfile() { # name pidfile seconds
   rm -f "$pidf"; log "$1 stopped"
 }
 
+# A cluster's nodes get SIGTERM together: stopped one by one, the last ones would wait for a
+# controller quorum that is already gone.
+stop_cluster() {
+  local f pids="" i=0
+  for f in "$FALCORIA_RUN_DIR"/kafka-*.pid; do pid_alive "$f" && { kill -TERM "$(cat "$f")" 2>/dev/null || true; pids="$pids $f"; }; done
+  for f in $pids; do
+    while kill -0 "$(cat "$f")" 2>/dev/null; do
+      i=$((i + 1))
+      if [ "$i" -gt 600 ]; then log "$(basename "$f" .pid) did not stop in 60 s: SIGKILL"; kill -KILL "$(cat "$f")" 2>/dev/null || true; break; fi
+      sleep 0.1
+    done
+    log "kafka node $(basename "$f" .pid | sed 's/^kafka-//') stopped"
+  done
+  rm -f "$FALCORIA_RUN_DIR"/kafka-*.pid
+}
+
+# kill-broker N: SIGKILL, as a crash would; stop-broker N: a clean shutdown.
+stop_node() { # N signal
+  check_node "$1"
+  local f; f="$(node_pidf "$1")"
+  pid_alive "$f" || { rm -f "$f"; log "kafka node $1 is not running"; return 0; }
+  if [ "$2" = KILL ]; then
+    local pid; pid="$(cat "$f")"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    rm -f "$f"; log "kafka node $1 killed"
+  else
+    stop_pidfile "kafka node $1" "$f" 60
+  fi
+}
+
+start_node() { # N
+  check_node "$1"
+  if pid_alive "$(node_pidf "$1")"; then log "kafka node $1 already running (pid $(cat "$(node_pidf "$1")"))"; return 0; fi
+  need_java; fetch_kafka
+  launch_node "$1"; wait_node "$1"
+}
+
 stop_all() {
   local f
   for f in "$FALCORIA_RUN_DIR"/app-*.pid; do [ -e "$f" ] && stop_pidfile "$(basename "$f" .pid)" "$f" 20; done
   stop_pidfile kafka "$FALCORIA_RUN_DIR/kafka.pid" 60
+  stop_cluster
   if [ -z "${FALCORIA_EXTERNAL_PG:-}" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
     as_pg "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 && log "postgres stopped" || true
   fi
 }
 
 status() {
-  pid_alive "$FALCORIA_RUN_DIR/kafka.pid" && echo "kafka     running  127.0.0.1:$KAFKA_PORT" || echo "kafka     stopped"
+  if [ "$FALCORIA_KAFKA_BROKERS_COUNT" -gt 1 ]; then
+    local n; for n in $(cluster_nodes); do
+      pid_alive "$(node_pidf "$n")" && echo "kafka-$n   running  127.0.0.1:$(kafka_port_of "$n") (pid $(cat "$(node_pidf "$n")"))" || echo "kafka-$n   stopped"
+    done
+  else
+    pid_alive "$FALCORIA_RUN_DIR/kafka.pid" && echo "kafka     running  127.0.0.1:$KAFKA_PORT" || echo "kafka     stopped"
+  fi
   [ -f "$PG_DATA/postmaster.pid" ] && echo "postgres  running  127.0.0.1:$PG_PORT" || echo "postgres  stopped"
   local f; for f in "$FALCORIA_RUN_DIR"/app-*.pid; do [ -e "$f" ] || continue
     pid_alive "$f" && echo "$(basename "$f" .pid | sed 's/^app-//')  running (pid $(cat "$f"))" || echo "$(basename "$f" .pid) dead"; done
@@ -147,13 +312,25 @@ case "${1:-}" in
   fetch) need_java; fetch_kafka ;;
   start)
     # Check everything before starting anything, so a missing piece leaves nothing half-started.
-    if ! pid_alive "$FALCORIA_RUN_DIR/kafka.pid" && [ -z "${FALCORIA_EXTERNAL_KAFKA:-}" ]; then
-      need_java
-      port_in_use "$KAFKA_PORT" && die "port $KAFKA_PORT is in use by another process: set KAFKA_PORT, or KAFKA_BROKERS with FALCORIA_EXTERNAL_KAFKA=1 to use that broker"
+    if [ -z "${FALCORIA_EXTERNAL_KAFKA:-}" ]; then
+      if [ "$FALCORIA_KAFKA_BROKERS_COUNT" -gt 1 ]; then
+        pid_alive "$FALCORIA_RUN_DIR/kafka.pid" && die "this stack runs a single Kafka broker: stop it first (stack.sh stop) to start a cluster"
+        need_java
+        for n in $(cluster_nodes); do
+          pid_alive "$(node_pidf "$n")" && continue
+          port_in_use "$(kafka_port_of "$n")" && die "port $(kafka_port_of "$n") (node $n) is in use by another process: set KAFKA_PORT (node N listens on KAFKA_PORT+2(N-1)), or KAFKA_BROKERS with FALCORIA_EXTERNAL_KAFKA=1 to use those brokers"
+        done
+      elif ! pid_alive "$FALCORIA_RUN_DIR/kafka.pid"; then
+        need_java
+        port_in_use "$KAFKA_PORT" && die "port $KAFKA_PORT is in use by another process: set KAFKA_PORT, or KAFKA_BROKERS with FALCORIA_EXTERNAL_KAFKA=1 to use that broker"
+      fi
     fi
     [ -z "${FALCORIA_EXTERNAL_PG:-}" ] && pg_bin >/dev/null
     start_pg; start_kafka ;;
   stop) stop_all ;;
   status) status ;;
-  *) echo "usage: $0 fetch|start|stop|status" >&2; exit 2 ;;
+  kill-broker) stop_node "${2:-}" KILL ;;
+  stop-broker) stop_node "${2:-}" TERM ;;
+  start-broker) start_node "${2:-}" ;;
+  *) echo "usage: $0 fetch | start [--cluster] | stop | status | kill-broker N | stop-broker N | start-broker N" >&2; exit 2 ;;
 esac

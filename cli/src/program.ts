@@ -13,6 +13,7 @@ import { examples } from './commands/shared.js';
 import { tokenCommand } from './commands/token.js';
 import { uiCommand } from './commands/ui.js';
 import { usersCommand } from './commands/users.js';
+import { webhookCommand } from './commands/webhook.js';
 import { workersCommand } from './commands/workers.js';
 
 export const VERSION = '0.1.0';
@@ -64,6 +65,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(explainCommand(io));
   program.addCommand(coverageCommand(io));
   program.addCommand(ledgerCommand(io));
+  program.addCommand(webhookCommand(io));
   program.addCommand(uiCommand(io));
   program.addCommand(completionCommand(io, () => program));
   everywhere(program, io);

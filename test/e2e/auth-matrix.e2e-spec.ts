@@ -110,7 +110,9 @@ describe('every ledger and tasker route × every kind of caller', () => {
     }
     return route.path
       .replace(':projectId', pid).replace(':userId', uid).replace(':tokenId', tid)
-      .replace(':scanId', '00000000-0000-4000-8000-000000000001').replace(':ip', '10.9.9.9').replace(':importId', '00000000-0000-4000-8000-000000000000').replace(':proto', 'tcp').replace(':port', '80');
+      .replace(':scanId', '00000000-0000-4000-8000-000000000001').replace(':ip', '10.9.9.9').replace(':importId', '00000000-0000-4000-8000-000000000000').replace(':proto', 'tcp').replace(':port', '80')
+      // No such webhook: a caller who passes the guard gets "webhook … not found", which counts as passing.
+      .replace(':webhookId', '00000000-0000-4000-8000-000000000002');
   };
 
   it.each(['admin', 'owner', 'member', 'viewer', 'non-member', 'worker', 'service', 'no token', 'garbage token', 'revoked token', 'expired token'])(

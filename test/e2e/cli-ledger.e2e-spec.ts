@@ -180,6 +180,26 @@ describe('falcli: hosts, imports, exports and the ledger', () => {
     expect((await run(['audit', '10.9.9.9'])).code).toBe(4);
   });
 
+  it('--as-of reads the past (a time or an import id); audit replay agrees with it', async () => {
+    const imports = json(await run(['project', 'ips', 'imports', '--json'])) as Array<{ importId: string; fileName: string; status: string; completedAt: string }>;
+    const firstImport = imports.filter((i) => i.fileName === 'first.xml' && i.status === 'completed').at(-1)!;
+    const then = json(await run(['project', 'ips', 'get', '10.0.0.1', '--as-of', firstImport.importId, '--json']));
+    expect(then.ports.find((p: any) => p.port === 80).state).toBe('open');
+    const now = json(await run(['project', 'ips', 'get', '10.0.0.1', '--json']));
+    expect(now.ports.find((p: any) => p.port === 80).state).toBe('closed');
+    const listed = ok(await run(['project', 'ips', 'list', '--as-of', firstImport.importId, '--port', '80']));
+    expect(listed).toMatch(/10\.0\.0\.1/);
+    expect(ok(await run(['project', 'ips', 'list', '--port', '80']))).not.toMatch(/10\.0\.0\.1/);
+    expect((await run(['project', 'ips', 'list', '--as-of', 'last tuesday'])).code).toBe(2);
+
+    const r = await run(['audit', 'replay', '--until', new Date().toISOString()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^replayed project 'acme' up to [\d-]+ [\d:]+: 2 hosts .*\nreplay checksum +([0-9a-f]{64})\nas-of checksum +\1\nequal: /);
+    const j = json(await run(['audit', 'replay', '--until', firstImport.completedAt, '--json']));
+    expect(j).toMatchObject({ equal: true, hosts: 2 });
+    expect((await run(['audit', 'replay'])).code).toBe(2);
+  });
+
   it('ledger checksum is the same after a rebuild', async () => {
     const before = ok(await run(['ledger', 'checksum'])).trim();
     expect(before).toMatch(/^\S{16,}$/);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { decideIdentity } from '#domain';
-import { AccessView, ConfigError, createKafka, createOrm, ensureTopics, EventPublisher, JsonLogger, loadConfig, withCommandLock } from '#platform';
+import { AccessView, ConfigError, createKafka, createOrm, ensureTopics, EventPublisher, JsonLogger, loadConfig, topicOptions, withCommandLock } from '#platform';
 import { LedgerEnv } from './ledger.config.js';
 
 /**
@@ -21,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
   const env = loadConfig(LedgerEnv);
   const logger = new JsonLogger('admin', 'error', (l) => process.stderr.write(l + '\n'));
   const kafka = createKafka(env, 'falcoria-admin', logger);
-  await ensureTopics(kafka, { prefix: env.KAFKA_TOPIC_PREFIX, replicationFactor: env.KAFKA_REPLICATION_FACTOR });
+  await ensureTopics(kafka, topicOptions(env));
   const orm = await createOrm(env.DATABASE_URL, 2);
   const publisher = new EventPublisher(kafka, env.KAFKA_TOPIC_PREFIX);
   const view = new AccessView(kafka, env.KAFKA_TOPIC_PREFIX, 'admin', logger);

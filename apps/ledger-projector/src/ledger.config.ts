@@ -22,4 +22,34 @@ export class LedgerEnv extends DatabaseEnv {
 
   @IsInt() @Min(1000)
   LEDGER_WAIT_MS: number = 600000;
+
+  /** Consecutive failed deliveries after which a webhook is disabled until an owner enables it. */
+  @IsInt() @Min(1) @Max(1000)
+  WEBHOOK_MAX_FAILURES: number = 10;
+
+  /** Retry back-off: base, 2·base, 4·base, … capped at WEBHOOK_RETRY_MAX_MS. */
+  @IsInt() @Min(10) @Max(3600000)
+  WEBHOOK_RETRY_BASE_MS: number = 1000;
+
+  @IsInt() @Min(10) @Max(86400000)
+  WEBHOOK_RETRY_MAX_MS: number = 300000;
+
+  @IsInt() @Min(100) @Max(120000)
+  WEBHOOK_TIMEOUT_MS: number = 10000;
+
+  /** Changes per POST at most. */
+  @IsInt() @Min(1) @Max(1000)
+  WEBHOOK_BATCH_SIZE: number = 100;
+
+  /** How often each instance looks for new changes and due retries. */
+  @IsInt() @Min(50) @Max(60000)
+  WEBHOOK_POLL_MS: number = 1000;
+
+  /** Webhooks one instance delivers to at the same time (each holds a database connection meanwhile). */
+  @IsInt() @Min(1) @Max(64)
+  WEBHOOK_CONCURRENCY: number = 4;
+
+  /** Delivery log rows kept per webhook (newest). */
+  @IsInt() @Min(10) @Max(1000000)
+  WEBHOOK_LOG_KEEP: number = 1000;
 }

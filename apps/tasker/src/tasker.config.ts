@@ -57,6 +57,10 @@ export class TaskerEnv extends DatabaseEnv {
   @IsInt() @Min(1) @Max(10_000)
   TASKER_PLANNER_BATCH: number = 200;
 
+  /** How often the dispatch clock looks for scan-window edges and released emergency stops. */
+  @IsInt() @Min(100) @Max(60_000)
+  TASKER_DISPATCH_CHECK_MS: number = 1000;
+
   @IsOptional() @IsString()
   TASKER_PROFILES_DIR?: string;
 }

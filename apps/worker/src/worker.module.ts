@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { InfraModule } from '#platform';
 import { ControlListener } from './control/control.listener.js';
+import { EmergencyStopListener } from './control/emergency-stop.listener.js';
 import { HeartbeatService } from './fleet/heartbeat.service.js';
 import { TaskIntakeConsumer } from './intake/task-intake.consumer.js';
 import type { NmapInfo } from './nmap/nmap-probe.js';
@@ -18,7 +19,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [InfraModule.forRoot({ service: 'worker', env: WorkerEnv, database: false, accessView: false })],
-      providers: [{ provide: NMAP, useValue: nmap }, { provide: WORKER_ID, useValue: workerId }, RunningTasks, TaskRunner, ControlListener, HeartbeatService, TaskIntakeConsumer, WorkerLifecycle],
+      providers: [{ provide: NMAP, useValue: nmap }, { provide: WORKER_ID, useValue: workerId }, RunningTasks, TaskRunner, ControlListener, EmergencyStopListener, HeartbeatService, TaskIntakeConsumer, WorkerLifecycle],
     };
   }
 }

@@ -2,6 +2,7 @@ import type { ProjectRole } from '#events';
 import type { HttpClient, Query } from './http.js';
 import type {
   CreatedUser,
+  CreatedWebhook,
   ExportFormat,
   HistoryFilters,
   HistoryRow,
@@ -15,6 +16,8 @@ import type {
   TokenInfo,
   TokenOptions,
   User,
+  Webhook,
+  WebhookDelivery,
   WhoAmI,
 } from './types.js';
 import { uploadMultipart, type ProgressFn, type UploadFile } from './upload.js';
@@ -59,7 +62,7 @@ export function ledgerApi(http: HttpClient) {
     listImports: (id: string, limit = 50) => http.json<Page<ImportJob>>('GET', `${p(id)}/imports`, { query: { limit } }),
 
     listHosts: (id: string, filters: HostFilters = {}) => http.json<Page<unknown>>('GET', `${p(id)}/hosts`, { query: filters as Query }),
-    getHost: (id: string, ip: string) => http.json<unknown>('GET', `${p(id)}/hosts/${seg(ip)}`),
+    getHost: (id: string, ip: string, asOf?: string) => http.json<unknown>('GET', `${p(id)}/hosts/${seg(ip)}`, { query: asOf ? { asOf } : {} }),
     deleteHost: (id: string, ip: string) => http.json<{ deleted: number }>('DELETE', `${p(id)}/hosts/${seg(ip)}`),
     /** The ledger wants confirm=true, so an accidental DELETE on the collection does nothing. */
     deleteAllHosts: (id: string) => http.json<{ deleted: number }>('DELETE', `${p(id)}/hosts`, { query: { confirm: true } }),
@@ -75,9 +78,20 @@ export function ledgerApi(http: HttpClient) {
 
     // --- audit issue: diff, provenance, coverage ------------------------------------------------
     /** `format: 'text'` answers the ndiff-like text instead of JSON. */
+    /** Rebuilds the project up to `until` in a scratch schema; its checksum must equal the as-of view's. */
+    auditReplay: (id: string, until: string) =>
+      http.json<{ until: string; hosts: number; replayChecksum: string; asOfChecksum: string; equal: boolean; scanned: number; seconds: number }>('POST', `${p(id)}/audit/replay`, { body: { until } }),
     diff: (id: string, range: { from?: string; to?: string; format?: 'text' }) => http.json<unknown>('GET', `${p(id)}/diff`, { query: range }),
     explain: (id: string, ip: string, proto: string, port: number) => http.json<unknown>('GET', `${p(id)}/hosts/${seg(ip)}/ports/${seg(proto)}/${port}/explain`),
     coverage: (id: string, query: Query = {}) => http.json<unknown>('GET', `${p(id)}/coverage`, { query }),
+
+    // --- webhooks on the change feed ------------------------------------------------------------
+    listWebhooks: (id: string) => http.json<Page<Webhook>>('GET', `${p(id)}/webhooks`),
+    /** The answer carries the secret, this once. */
+    createWebhook: (id: string, body: { url: string; secret?: string; events?: string[] }) => http.json<CreatedWebhook>('POST', `${p(id)}/webhooks`, { body }),
+    deleteWebhook: (id: string, webhookId: string) => http.json<void>('DELETE', `${p(id)}/webhooks/${seg(webhookId)}`),
+    enableWebhook: (id: string, webhookId: string) => http.json<Webhook>('POST', `${p(id)}/webhooks/${seg(webhookId)}/enable`),
+    webhookDeliveries: (id: string, webhookId: string, limit = 50) => http.json<Page<WebhookDelivery>>('GET', `${p(id)}/webhooks/${seg(webhookId)}/deliveries`, { query: { limit } }),
   };
 }
 

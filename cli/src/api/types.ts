@@ -194,3 +194,36 @@ export interface Worker {
   readonly status?: string;
   readonly [k: string]: unknown;
 }
+
+export interface Webhook {
+  readonly id: string;
+  readonly url: string;
+  readonly events: string[] | null;
+  readonly status: 'active' | 'disabled';
+  readonly disabledReason: string | null;
+  readonly statusChangedAt: string;
+  readonly createdAt: string;
+  readonly consecutiveFailures: number;
+  readonly cursor: string | null;
+  readonly pending: { deliveryId: string; attempts: number; lastChangeId: string | null; nextRetryAt: string | null } | null;
+  readonly lastDelivery: { at: string; ok: boolean; httpStatus: number | null; error: string | null; durationMs: number | null } | null;
+  readonly lastSuccessAt: string | null;
+  readonly [k: string]: unknown;
+}
+
+/** Only the answer to creating a webhook carries the secret. */
+export interface CreatedWebhook extends Webhook {
+  readonly secret: string;
+}
+
+export interface WebhookDelivery {
+  readonly deliveryId: string;
+  readonly attempt: number;
+  readonly outcome: 'delivered' | 'failed';
+  readonly changeIds: string[];
+  readonly httpStatus: number | null;
+  readonly error: string | null;
+  readonly durationMs: number;
+  readonly attemptedAt: string;
+  readonly nextRetryAt: string | null;
+}

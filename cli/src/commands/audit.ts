@@ -4,7 +4,7 @@ import { dash, parseMoment, utc } from '../output/format.js';
 import { action, looksLikeId, type Io } from './context.js';
 import { sourceText } from '../api/normalize.js';
 import { paintState } from '../output/theme.js';
-import { examples, jsonOption, moment, projectOption, yesOption } from './shared.js';
+import { examples, jsonOption, moment, momentOrId, projectOption, yesOption } from './shared.js';
 
 type Obj = Record<string, any>;
 
@@ -16,19 +16,36 @@ export function parsePortRef(value: string): { ip: string; port: number; proto: 
   return { ip: m[1] ?? m[2], port, proto: m[4] ?? 'tcp' };
 }
 
-/** A moment, or an import/scan id, which the ledger reads as "right after it was applied". */
-function momentOrId(value: string): string {
-  try {
-    return parseMoment(value);
-  } catch {
-    if (looksLikeId(value)) return value;
-    throw new InvalidArgumentError(`'${value}' is neither a time, a span (7d, 12h) nor an import id`);
-  }
+function replayCommand(io: Io): Command {
+  return examples(
+    new Command('replay')
+      .description('rebuild the project from the event log up to a moment in a scratch schema and compare its checksum with the as-of view (exit 1 when they differ)')
+      .requiredOption('--until <when>', 'a time, or a span back from now (7d, 12h)', moment)
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx, opts) => {
+          const p = await ctx.project();
+          const r = await ctx.api().ledger.auditReplay(p.id, opts.until as string);
+          if (ctx.json) ctx.printer.json(r);
+          else {
+            ctx.printer.line(`replayed project '${p.name}' up to ${utc(r.until)}: ${r.hosts} hosts (${r.scanned} log records read in ${r.seconds.toFixed(1)} s)`);
+            ctx.printer.line(`replay checksum  ${r.replayChecksum}`);
+            ctx.printer.line(`as-of checksum   ${r.asOfChecksum}`);
+            ctx.printer.line(r.equal ? 'equal: the log and the ledger tell the same story' : 'DIFFERENT: the ledger does not match its log');
+          }
+          if (!r.equal) throw new CliError('failure', 'the replay checksum differs from the as-of checksum', 'run `falcli ledger rebuild` as an admin and compare again');
+        }),
+      ),
+    'falcli audit replay --until 2026-11-20T18:00:00Z',
+    'falcli audit replay --project acme --until 7d --json',
+  );
 }
 
 export function auditCommand(io: Io): Command {
   return examples(
     new Command('audit')
+      .addCommand(replayCommand(io))
       .description('the raw event trail of one host: every event that touched it, oldest first')
       .argument('<ip>', 'IP address')
       .addOption(projectOption())

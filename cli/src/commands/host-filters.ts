@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { HostFilters } from '../api/index.js';
-import { moment, port } from './shared.js';
+import { momentOrId, port } from './shared.js';
 
 /** Filters shared by `ips list`, `export` and `search`; their names match the query parameters. */
 export function hostFilterOptions(cmd: Command): Command {
@@ -12,7 +12,7 @@ export function hostFilterOptions(cmd: Command): Command {
     .option('--product <text>', 'with a product containing this text (e.g. nginx)')
     .option('--cidr <cidr>', 'inside this network, e.g. 10.0.0.0/24')
     .option('--hostname <name>', 'with this hostname')
-    .option('--as-of <time>', 'as the project stood at this time (or 7d, 12h ago)', moment);
+    .option('--as-of <when>', 'as the project stood then: a time, a span back from now (7d, 12h) or an import/scan id (right after it was applied)', momentOrId);
 }
 
 export function hostFilters(opts: Record<string, any>): HostFilters {

@@ -10,7 +10,7 @@ import { exportTo, formatOption } from './export.js';
 import { checkNmapReport } from '../local-files.js';
 import { collect, hostFilterOptions, hostFilters } from './host-filters.js';
 import { formatHostBlock, printChanges, printHosts } from './render.js';
-import { examples, jsonOption, modeOption, moment, port, positiveInt, projectOption, yesOption } from './shared.js';
+import { examples, jsonOption, modeOption, moment, momentOrId, port, positiveInt, projectOption, yesOption } from './shared.js';
 
 /** Detail calls for many hosts, a few at a time: fast, without flooding the ledger. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -97,13 +97,15 @@ export function ipsCommand(io: Io): Command {
       .command('get')
       .description('show hosts in detail: ports, services, banners, scripts (one IP, or all)')
       .argument('[ip]', 'IP address (default: every host)')
+      .option('--as-of <when>', 'as the host stood then: a time, a span back from now (7d) or an import/scan id', momentOrId)
       .addOption(projectOption())
       .addOption(jsonOption())
       .action(
-        action(io, async (ctx, _opts, ip?: string) => {
+        action(io, async (ctx, opts, ip?: string) => {
           const p = await ctx.project();
-          const ips = ip ? [ip] : (await collect((cursor) => ctx.api().ledger.listHosts(p.id, { hasOpenPorts: true, limit: 1000, cursor }), Infinity)).map((h) => normalizeHost(h).ip);
-          const raws = await mapLimit(ips, 8, (one) => ctx.api().ledger.getHost(p.id, one));
+          const asOf = opts.asOf as string | undefined;
+          const ips = ip ? [ip] : (await collect((cursor) => ctx.api().ledger.listHosts(p.id, { hasOpenPorts: true, limit: 1000, cursor, asOf }), Infinity)).map((h) => normalizeHost(h).ip);
+          const raws = await mapLimit(ips, 8, (one) => ctx.api().ledger.getHost(p.id, one, asOf));
           if (ctx.json) return ctx.printer.json(ip ? raws[0] : raws);
           if (!raws.length) return ctx.printer.warn(`No hosts found in project '${p.name}' (${p.id}).`);
           ctx.printer.line(raws.map((r) => formatHostBlock(ctx, normalizeHost(r))).join('\n\n\n'));

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { IMPORT_MODES, type ImportMode } from '#events';
 import { parseMoment } from '../output/format.js';
+import { looksLikeId } from './context.js';
 
 /** Every command's --help ends with examples; a unit test walks the tree to hold us to it. */
 export function examples(cmd: Command, ...lines: string[]): Command {
@@ -32,6 +33,16 @@ export function moment(value: string): string {
     return parseMoment(value);
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+/** A moment, or an import/scan id, which the ledger reads as "right after it was applied". */
+export function momentOrId(value: string): string {
+  try {
+    return parseMoment(value);
+  } catch {
+    if (looksLikeId(value)) return value;
+    throw new InvalidArgumentError(`'${value}' is neither a time, a span (7d, 12h) nor an import id`);
   }
 }
 

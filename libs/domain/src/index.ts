@@ -4,3 +4,4 @@ export * from './scanning/index.js';
 export * from './identity/index.js';
 export * from './projects/index.js';
 export * from './tasks/index.js';
+export * from './webhooks/index.js';

@@ -9,3 +9,4 @@ export * from './ledger/ledger.events.js';
 export * from './projects/project.events.js';
 export * from './identity/identity.events.js';
 export * from './scans/scan.events.js';
+export * from './scans/scan-controls.events.js';

@@ -15,3 +15,4 @@ export * from './auth/access.decorator.js';
 export * from './auth/auth.guard.js';
 export * from './auth/command-lock.js';
 export * from './kafka/offsets.js';
+export * from './kafka/fleet-control.reader.js';

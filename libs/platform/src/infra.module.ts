@@ -7,7 +7,7 @@ import { createOrm } from './db/database.js';
 import { PgAttemptStore } from './db/pg-attempt-store.js';
 import { createKafka } from './kafka/kafka-client.js';
 import { EventPublisher } from './kafka/event-publisher.js';
-import { ensureTopics } from './kafka/topic-admin.js';
+import { ensureTopics, topicOptions } from './kafka/topic-admin.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { APP_GUARD } from '@nestjs/core';
 import { Public } from './auth/access.decorator.js';
@@ -103,7 +103,7 @@ export class InfraModule {
         provide: PUBLISHER,
         inject: [KAFKA],
         useFactory: async (kafka: Kafka) => {
-          await ensureTopics(kafka, { prefix: config.KAFKA_TOPIC_PREFIX, replicationFactor: config.KAFKA_REPLICATION_FACTOR });
+          await ensureTopics(kafka, topicOptions(config));
           const p = new EventPublisher(kafka, config.KAFKA_TOPIC_PREFIX);
           await p.connect();
           return p;

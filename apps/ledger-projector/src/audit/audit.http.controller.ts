@@ -5,9 +5,10 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
 import type { Protocol } from '#events';
-import { classifyPort, explainPort, type Change, type HostState } from '#domain';
+import { classifyPort, explainPort, type HostState } from '#domain';
 import { Access, ORM } from '#platform';
 import { unpackState } from '../projection/state-codec.js';
+import { readChangeFeed, toChange, type HistoryRow } from './change-feed.js';
 
 export class DiffQueryDto {
   @Matches(/^(\d{1,5}[smhdw]|[0-9a-f-]{36}|\d{4}-\d{2}-\d{2}T[^ ]+|\d{4}-\d{2}-\d{2})$/, { message: 'from must be a time (ISO 8601), a duration like 7d or 12h, or an import id' })
@@ -25,12 +26,6 @@ export class CoverageQueryDto {
 }
 
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp', 'ip'];
-
-type HistoryRow = Record<string, any>;
-const toChange = (r: HistoryRow): Change => ({
-  ip: r.ip, proto: r.proto ?? undefined, port: r.port ?? undefined, field: r.field, key: r.key ?? undefined, old: r.old, new: r.new, rule: r.rule,
-  eventId: r.event_id, observedAt: new Date(r.observed_at).toISOString(), source: r.source, mode: r.mode, actor: r.actor, run: r.run, recorded: true,
-});
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -173,15 +168,10 @@ export class AuditHttpController {
     let open = true;
     req.on('close', () => (open = false));
     while (open) {
-      const rows = await this.orm.em.fork().execute<HistoryRow[]>(
-        `select h.*, p.source, p.mode, p.actor, p.run from ledger.history h left join ledger.provenance p on p.event_id = h.event_id
-          where h.project_id = ? and h.id > ? order by h.id limit 500`,
-        [projectId, last],
-      );
-      for (const r of rows) {
-        const { id, project_id: _p, ...rest } = r;
-        res.write(`id: ${id}\nevent: change\ndata: ${JSON.stringify({ version: 1, ...toChange(rest), id: String(id) })}\n\n`);
-        last = String(id);
+      const rows = await readChangeFeed(this.orm.em.fork(), projectId, last, { limit: 500 });
+      for (const c of rows) {
+        res.write(`id: ${c.id}\nevent: change\ndata: ${JSON.stringify(c)}\n\n`);
+        last = c.id;
       }
       if (rows.length < 500) {
         res.write(': keep-alive\n\n');

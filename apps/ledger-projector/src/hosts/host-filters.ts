@@ -29,6 +29,10 @@ export class HostFiltersDto {
 
   @ApiPropertyOptional({ description: 'substring, case-insensitive' }) @IsOptional() @IsString() @MaxLength(253)
   hostname?: string;
+
+  @ApiPropertyOptional({ description: 'the scope as it stood at this ISO 8601 time, or right after this import or scan id was applied', example: '2026-11-20T10:00:00Z' })
+  @IsOptional() @IsString() @MaxLength(64)
+  asOf?: string;
 }
 
 export class HostListQueryDto extends HostFiltersDto {

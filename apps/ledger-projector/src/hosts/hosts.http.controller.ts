@@ -10,8 +10,8 @@ import type { HostState, Principal } from '#domain';
 import { Access, CurrentPrincipal, ORM, PUBLISHER, type EventPublisher } from '#platform';
 import { actorOf } from '../access/access-commands.service.js';
 import { checkCidr, HostListQueryDto, hostWhere, SearchRequestDto } from './host-filters.js';
-import { unpackState } from '../projection/state-codec.js';
-import { hostDetail } from './host-view.js';
+import { facetsOf, hostDetail, hostItem } from './host-view.js';
+import { HostScopeReader } from './host-scope.reader.js';
 
 export class HistoryQueryDto {
   @IsOptional() @IsString() @MaxLength(45) ip?: string;
@@ -21,6 +21,10 @@ export class HistoryQueryDto {
   @IsOptional() @IsISO8601() until?: string;
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
   @IsOptional() @Matches(/^\d{1,18}$/, { message: 'cursor must be the nextCursor of the previous page' }) cursor?: string;
+}
+
+export class AsOfQueryDto {
+  @IsOptional() @IsString() @MaxLength(64) asOf?: string;
 }
 
 export class DeleteAllQueryDto {
@@ -38,11 +42,20 @@ export class HostsHttpController {
   constructor(
     @Inject(ORM) private readonly orm: MikroORM,
     @Inject(PUBLISHER) private readonly publisher: EventPublisher,
+    @Inject(HostScopeReader) private readonly scope: HostScopeReader,
   ) {}
 
   private async page(projectId: string, f: HostListQueryDto | SearchRequestDto, matchedOnly = false) {
     checkCidr(f.cidr);
     const limit = f.limit ?? 100;
+    const cut = await this.scope.cut(projectId, f.asOf);
+    if (cut) {
+      const found: HostState[] = [];
+      for await (const s of this.scope.hosts(projectId, cut, f, f.cursor, limit + 1)) if (found.push(s) > limit) break;
+      const clauses = 'allOf' in f ? [...(f.allOf ?? []), ...(f.anyOf ?? [])] : [];
+      const items = found.slice(0, limit).map((s) => hostItem(s, matchedOnly, clauses));
+      return { items, nextCursor: found.length > limit ? items[items.length - 1].ip : null, asOf: cut.asOf };
+    }
     const w = hostWhere(projectId, f);
     let sql = `select h.ip, h.hostnames, h.os, h.first_seen, h.last_seen, h.open_count from ledger.hosts h where ${w.sql}`;
     const params = [...w.params];
@@ -100,6 +113,8 @@ export class HostsHttpController {
   @Access('project.read', { projectParam: 'projectId' })
   async facets(@Param('projectId') projectId: string, @Query() q: HostListQueryDto) {
     checkCidr(q.cidr);
+    const cut = await this.scope.cut(projectId, q.asOf);
+    if (cut) return { ...(await facetsOf(this.scope.hosts(projectId, cut, q))), asOf: cut.asOf };
     const w = hostWhere(projectId, q);
     const em = this.orm.em.fork();
     const top = (col: string) =>
@@ -121,11 +136,12 @@ export class HostsHttpController {
 
   @Get('hosts/:ip')
   @Access('project.read', { projectParam: 'projectId' })
-  async get(@Param('projectId') projectId: string, @Param('ip') ip: string) {
+  async get(@Param('projectId') projectId: string, @Param('ip') ip: string, @Query() q: AsOfQueryDto) {
     checkIp(ip);
-    const rows = await this.orm.em.fork().execute<{ state: HostState }[]>(`select state from ledger.hosts where project_id = ? and ip = ? and not deleted`, [projectId, ip]);
-    if (!rows.length) throw new NotFoundException(`host ${ip} not found in this project`);
-    return hostDetail(unpackState(rows[0].state));
+    const cut = await this.scope.cut(projectId, q.asOf);
+    const s = await this.scope.host(projectId, ip, cut);
+    if (!s) throw new NotFoundException(cut ? `host ${ip} was not in this project as of ${cut.asOf}` : `host ${ip} not found in this project`);
+    return cut ? { ...hostDetail(s), asOf: cut.asOf } : hostDetail(s);
   }
 
   @Get('hosts/:ip/events')

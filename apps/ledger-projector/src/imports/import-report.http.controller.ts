@@ -56,6 +56,11 @@ export class ImportReportHttpController {
         return reject(new BadRequestException(`bad multipart request: ${(e as Error).message}`));
       }
       let got = false;
+      let pass: PassThrough | undefined;
+      // A broken upload (body ends inside the form, client gone) fails the file stream the spooler
+      // reads: pipe() forwards neither errors nor aborts, and without this the request would hang
+      // with its spool file open, and busboy's unhandled 'error' would take the process down.
+      const fail = (e: Error) => (pass ? pass.destroy(e) : reject(e));
       bb.on('field', (name, value) => {
         if (!allowed.has(name)) return reject(new BadRequestException(`unknown field ${name}`));
         fields[name] = value;
@@ -66,13 +71,17 @@ export class ImportReportHttpController {
           return reject(new BadRequestException(`unexpected file part "${name}": name it "file"`));
         }
         got = true;
-        const pass = new PassThrough({ highWaterMark: 1 << 20 });
+        pass = new PassThrough({ highWaterMark: 1 << 20 });
+        stream.on('error', (e: Error) => fail(new BadRequestException(`bad multipart request: ${e.message}`)));
         stream.pipe(pass);
         resolve({ file: pass, fileName: info.filename || 'report.xml' });
       });
-      bb.on('error', (e) => reject(new BadRequestException(`bad multipart request: ${(e as Error).message}`)));
+      bb.on('error', (e) => fail(new BadRequestException(`bad multipart request: ${(e as Error).message}`)));
       bb.on('close', () => {
         if (!got) reject(new BadRequestException('no file part named "file" in the request'));
+      });
+      req.on('close', () => {
+        if (!req.complete) fail(new BadRequestException('the upload was interrupted before the request body ended'));
       });
       req.pipe(bb);
     });

@@ -31,6 +31,9 @@ export interface ImportStatus {
   readonly deadLettered?: number;
 }
 
+/** Well under the topics' 10 MiB max.message.bytes; a single host is held to MAX_EVENT_BYTES by the spooler. */
+const PUBLISH_BATCH_BYTES = 4 * 1024 * 1024;
+
 const env = <T extends string, P>(type: T, key: string, payload: P, actor: Actor, correlationId: string): Envelope<T, P> => ({
   eventId: randomUUID(),
   type,
@@ -70,21 +73,32 @@ export class ImportReportService {
     const key = req.projectId;
     const started: ImportStartedV1 = { projectId: req.projectId, importId, mode: req.mode, trackHistory: req.trackHistory, fileName: req.fileName, fileSha256: report.sha256, force: req.force };
     await this.publisher.publish([env('ImportStarted', key, started, req.actor, correlationId)]);
-    const run = { scanner: report.meta.scanner, version: report.meta.version, args: report.meta.args };
+    const run = report.run;
     const source = { kind: 'import' as const, importId, fileSha256: report.sha256, fileName: req.fileName };
     const observedAt = report.meta.start ? new Date(report.meta.start * 1000).toISOString() : new Date().toISOString();
     let batch: Envelope[] = [];
+    let batchBytes = 0;
     const size = this.config.LEDGER_PUBLISH_BATCH;
-    for await (const host of report.hosts()) {
+    // A batch goes out as one Kafka record batch, which the topic caps at 10 MiB: bound it by
+    // bytes as well as by count (hosts with large script output are common).
+    const perEvent = Buffer.byteLength(JSON.stringify({ run, coverage: report.coverage, source })) + 1024;
+    for await (const { host, bytes } of report.hosts()) {
+      if (batch.length > 0 && batchBytes + bytes + perEvent > PUBLISH_BATCH_BYTES) {
+        await this.publisher.publish(batch);
+        batch = [];
+        batchBytes = 0;
+      }
       const hostSeen = host.endTime ?? host.startTime;
       const payload: HostObservedV1 = {
         projectId: req.projectId, mode: req.mode, trackHistory: req.trackHistory, source, run, coverage: report.coverage,
         observedAt: hostSeen ? new Date(hostSeen * 1000).toISOString() : observedAt, host,
       };
       batch.push(env('HostObserved', key, payload, req.actor, correlationId));
+      batchBytes += bytes + perEvent;
       if (batch.length >= size) {
         await this.publisher.publish(batch);
         batch = [];
+        batchBytes = 0;
       }
     }
     if (batch.length) await this.publisher.publish(batch);

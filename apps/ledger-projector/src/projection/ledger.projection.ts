@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { assertUnreachable, Topics, type Envelope, type HostDeletedV1, type HostObservedV1, type LedgerEvent, type ProjectEvent } from '#events';
-import { foldHostDeleted, foldObservation, type Change, type FoldOutcome, type HostState } from '#domain';
+import { advanceClock, foldHostDeleted, foldObservation, type Change, type FoldOutcome, type HostState } from '#domain';
 import { sql, type ConsumedEvent, type Em, type Projection } from '#platform';
 import { LEDGER_MIGRATIONS } from './ledger.schema.js';
 import { packState, unpackState, type PackedState } from './state-codec.js';
@@ -23,9 +23,10 @@ function portRows(projectId: string, s: HostState) {
   }));
 }
 
-function hostRow(projectId: string, s: HostState) {
+function hostRow(projectId: string, s: HostState, pos: string) {
   return {
     project_id: projectId,
+    pos,
     ip: s.ip,
     state: '\u0000STATE\u0000',
     deleted: s.deleted,
@@ -44,6 +45,12 @@ function hostRow(projectId: string, s: HostState) {
 class LedgerBatch {
   private readonly states = new Map<string, HostState | null>(); // `${project}|${ip}`
   private readonly dirty = new Set<string>();
+  /** Last log position that touched each dirty host. */
+  private readonly lastPos = new Map<string, string>();
+  /** Each project's clock: the running maximum of its host events' times (see advanceClock). */
+  private readonly clocks = new Map<string, string | null>();
+  /** The last position of each import or scan, so "as of <import id>" finds its cut. */
+  private readonly cuts = new Map<string, { project_id: string; source_id: string; pos: string }>();
   private history: Record<string, unknown>[] = [];
   private readonly provenance = new Map<string, Record<string, unknown>>();
   private trail: Record<string, unknown>[] = [];
@@ -64,13 +71,17 @@ class LedgerBatch {
       set.add(ip);
     }
     for (const [projectId, ips] of wanted) {
+      if (!this.clocks.has(projectId)) {
+        const [c] = await sql<{ at: Date | null }>(this.em, `select max(at) as at from host_events where project_id = ?`, [projectId]);
+        this.clocks.set(projectId, c?.at ? new Date(c.at).toISOString() : null);
+      }
       for (const ip of ips) this.states.set(`${projectId}|${ip}`, null);
       const rows = await sql<{ ip: string; state: PackedState }>(this.em, `select ip, state from hosts where project_id = ? and ip in (select jsonb_array_elements_text(?::jsonb))`, [projectId, JSON.stringify([...ips])]);
       for (const r of rows) this.states.set(`${projectId}|${r.ip}`, unpackState(r.state));
     }
   }
 
-  private record(projectId: string, e: Envelope, ip: string, changes: readonly Change[]) {
+  private record(projectId: string, e: Envelope, ip: string, changes: readonly Change[], pos: string, sourceId: string | null) {
     for (const c of changes) {
       if (!c.recorded) continue;
       this.history.push({
@@ -80,16 +91,20 @@ class LedgerBatch {
       // Provenance is the same for every change of one event: stored once, joined on read.
       if (!this.provenance.has(c.eventId)) this.provenance.set(c.eventId, { event_id: c.eventId, source: c.source, mode: c.mode, actor: c.actor, run: c.run, occurred_at: e.occurredAt });
     }
-    this.trail.push({ project_id: projectId, ip, event_id: e.eventId, type: e.type, occurred_at: e.occurredAt, event: e });
+    const at = advanceClock(this.clocks.get(projectId) ?? null, e.occurredAt);
+    this.clocks.set(projectId, at);
+    this.trail.push({ project_id: projectId, ip, event_id: e.eventId, type: e.type, occurred_at: e.occurredAt, event: e, pos, at, source_id: sourceId });
+    this.lastPos.set(`${projectId}|${ip}`, pos);
+    if (sourceId) this.cuts.set(`${projectId}|${sourceId}`, { project_id: projectId, source_id: sourceId, pos });
   }
 
-  observe(e: Envelope<'HostObserved', HostObservedV1>): void {
+  observe(e: Envelope<'HostObserved', HostObservedV1>, pos: string): void {
     const p = e.payload;
     const key = `${p.projectId}|${p.host.ip}`;
     const r = foldObservation(this.states.get(key) ?? null, p, { eventId: e.eventId, occurredAt: e.occurredAt, actor: e.actor });
     this.states.set(key, r.state);
     this.dirty.add(key);
-    this.record(p.projectId, e, p.host.ip, r.changes);
+    this.record(p.projectId, e, p.host.ip, r.changes, pos, p.source.kind === 'import' ? `import:${p.source.importId}` : `scan:${p.source.scanId}`);
     if (p.source.kind === 'import') {
       const id = p.source.importId;
       const k = `${id}|${p.host.ip}`;
@@ -104,14 +119,14 @@ class LedgerBatch {
     }
   }
 
-  deleteHost(e: Envelope<'HostDeleted', HostDeletedV1>): void {
+  deleteHost(e: Envelope<'HostDeleted', HostDeletedV1>, pos: string): void {
     const key = `${e.payload.projectId}|${e.payload.ip}`;
     const s = this.states.get(key);
     if (!s) return;
     const r = foldHostDeleted(s, { eventId: e.eventId, occurredAt: e.occurredAt, actor: e.actor });
     this.states.set(key, r.state);
     this.dirty.add(key);
-    this.record(e.payload.projectId, e, e.payload.ip, r.changes);
+    this.record(e.payload.projectId, e, e.payload.ip, r.changes, pos, null);
   }
 
   async flush(): Promise<void> {
@@ -124,17 +139,17 @@ class LedgerBatch {
       for (const key of this.dirty) {
         const s = this.states.get(key)!;
         const projectId = key.slice(0, key.indexOf('|'));
-        hosts.push(hostRow(projectId, s));
+        hosts.push(hostRow(projectId, s, this.lastPos.get(key)!));
         packed.push(packState(s));
         keys.push({ project_id: projectId, ip: s.ip });
         if (!s.deleted) ports.push(...portRows(projectId, s));
       }
       await sql(em, 
-        `insert into hosts (project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os)
-         select project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os
-           from json_to_recordset(?::json) as x(project_id text, ip text, state jsonb, deleted boolean, first_seen timestamptz, last_seen timestamptz, open_count int, hostnames text[], os text)
+        `insert into hosts (project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os, first_pos, last_pos)
+         select project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os, pos, pos
+           from json_to_recordset(?::json) as x(project_id text, ip text, state jsonb, deleted boolean, first_seen timestamptz, last_seen timestamptz, open_count int, hostnames text[], os text, pos bigint)
          on conflict (project_id, ip) do update set state = excluded.state, deleted = excluded.deleted, first_seen = excluded.first_seen,
-           last_seen = excluded.last_seen, open_count = excluded.open_count, hostnames = excluded.hostnames, os = excluded.os`,
+           last_seen = excluded.last_seen, open_count = excluded.open_count, hostnames = excluded.hostnames, os = excluded.os, last_pos = excluded.last_pos`,
         // States are spliced in already packed, instead of being serialised twice.
         [`[${hosts.map((h, i) => JSON.stringify(h).replace('"\\u0000STATE\\u0000"', () => packed[i])).join(',')}]`],
       );
@@ -150,6 +165,7 @@ class LedgerBatch {
           [JSON.stringify(ports)],
         );
       this.dirty.clear();
+      this.lastPos.clear();
     }
     if (this.history.length) {
       await sql(em, 
@@ -169,11 +185,20 @@ class LedgerBatch {
     }
     if (this.trail.length) {
       await sql(em, 
-        `insert into host_events (project_id, ip, event_id, type, occurred_at, event)
-         select project_id, ip, event_id, type, occurred_at, event from json_to_recordset(?::json) as x(project_id text, ip text, event_id text, type text, occurred_at timestamptz, event text)`,
+        `insert into host_events (project_id, ip, event_id, type, occurred_at, event, pos, at, source_id)
+         select project_id, ip, event_id, type, occurred_at, event, pos, at, source_id
+           from json_to_recordset(?::json) as x(project_id text, ip text, event_id text, type text, occurred_at timestamptz, event text, pos bigint, at timestamptz, source_id text)`,
         [JSON.stringify(this.trail)],
       );
       this.trail = [];
+    }
+    if (this.cuts.size) {
+      await sql(em,
+        `insert into source_cuts (project_id, source_id, pos) select project_id, source_id, pos from json_to_recordset(?::json) as x(project_id text, source_id text, pos bigint)
+         on conflict (project_id, source_id) do update set pos = greatest(source_cuts.pos, excluded.pos)`,
+        [JSON.stringify([...this.cuts.values()])],
+      );
+      this.cuts.clear();
     }
     if (this.importHosts.size) {
       await sql(em, 
@@ -189,13 +214,13 @@ class LedgerBatch {
   }
 }
 
-async function applyLedgerEvent(em: Em, e: LedgerEvent, batch: LedgerBatch): Promise<void> {
+async function applyLedgerEvent(em: Em, e: LedgerEvent, pos: string, batch: LedgerBatch): Promise<void> {
   switch (e.type) {
     case 'HostObserved':
-      batch.observe(e);
+      batch.observe(e, pos);
       return;
     case 'HostDeleted':
-      batch.deleteHost(e);
+      batch.deleteHost(e, pos);
       return;
     case 'ImportStarted': {
       await batch.flush();
@@ -238,7 +263,7 @@ async function applyProjectEvent(em: Em, e: ProjectEvent): Promise<void> {
       const id = e.payload.projectId;
       await sql(em, `update projects set deleted_at = ?, updated_at = ? where id = ? and deleted_at is null`, [at, at, id]);
       await sql(em, `delete from provenance where event_id in (select event_id from history where project_id = ?)`, [id]);
-      for (const t of ['project_members', 'hosts', 'host_ports', 'history', 'host_events']) await sql(em, `delete from ${t} where project_id = ?`, [id]);
+      for (const t of ['project_members', 'hosts', 'host_ports', 'history', 'host_events', 'source_cuts']) await sql(em, `delete from ${t} where project_id = ?`, [id]);
       await sql(em, `delete from import_hosts where import_id in (select id from imports where project_id = ?)`, [id]);
       await sql(em, `delete from imports where project_id = ?`, [id]);
       return;
@@ -257,6 +282,12 @@ async function applyProjectEvent(em: Em, e: ProjectEvent): Promise<void> {
       return;
     case 'ProjectScopeSet':
       return;
+    // Webhook registrations live in the access view; delivery state is operational (schema webhooks).
+    case 'WebhookRegistered':
+    case 'WebhookRemoved':
+    case 'WebhookEnabled':
+    case 'WebhookDisabled':
+      return;
     default:
       assertUnreachable(e);
   }
@@ -271,7 +302,7 @@ export const ledgerProjection: Projection = {
     for (const c of events) {
       const e = c.event!;
       if (c.topic.endsWith(Topics.projects.name)) await applyProjectEvent(em, e as ProjectEvent);
-      else if (c.topic.endsWith(Topics.ledger.name)) await applyLedgerEvent(em, e as LedgerEvent, batch);
+      else if (c.topic.endsWith(Topics.ledger.name)) await applyLedgerEvent(em, e as LedgerEvent, c.offset, batch);
     }
     await batch.flush();
   },
@@ -291,11 +322,12 @@ export const ledgerProjection: Projection = {
       `select id, name, comment, owner_id, created_at, updated_at, deleted_at from projects order by id`,
       `select project_id, user_id, role from project_members order by project_id, user_id`,
       `select id, project_id, sha256, mode, status, host_count, ports_opened, ports_closed, changes, dead_lettered from imports order by id`,
-      `select project_id, ip, state::text, deleted, open_count from hosts order by project_id, ip`,
+      `select project_id, ip, state::text, deleted, open_count, first_pos, last_pos from hosts order by project_id, ip`,
       `select * from host_ports order by project_id, ip, proto, port`,
       `select project_id, ip, proto, port, field, key, old::text, new::text, rule, event_id from history order by project_id, id`,
       `select event_id, source::text, mode, actor::text, run::text, occurred_at from provenance order by event_id`,
-      `select project_id, ip, event_id, type from host_events order by project_id, seq`,
+      `select project_id, ip, event_id, type, pos, at, source_id from host_events order by project_id, seq`,
+      `select * from source_cuts order by project_id, source_id`,
     ];
     for (const q of queries) for (const row of await sql(em, q)) h.update(JSON.stringify(row));
     return h.digest('hex');

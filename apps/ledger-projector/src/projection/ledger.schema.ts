@@ -105,4 +105,12 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
        alter table host_events alter column event set compression lz4;
      end if;
    end $$`,
+  // Time travel ("as of"): each trail row carries its log position (the Kafka offset: one project
+  // lives on one partition, so positions order a project's events) and the project's clock, the
+  // running maximum of event times; hosts know the first and last position that touched them.
+  `alter table host_events add column pos bigint, add column at timestamptz, add column source_id text`,
+  `create index host_events_by_clock on host_events(project_id, at, pos)`,
+  `alter table hosts add column first_pos bigint, add column last_pos bigint`,
+  `create index hosts_by_inet on hosts(project_id, (ip::inet))`,
+  `create table source_cuts (project_id text not null, source_id text not null, pos bigint not null, primary key (project_id, source_id))`,
 ];

@@ -17,6 +17,7 @@ import {
 import { sql, type Em } from '#platform';
 import { KNOWN_HOSTS_SCHEMA } from '../known-hosts/known-hosts.projection.js';
 import type { Outbox } from './outbox.js';
+import { holdsBack, holdTasks } from './dispatch.handler.js';
 import { offerOf } from './task-rows.js';
 
 export interface PlannerSettings {
@@ -24,6 +25,8 @@ export interface PlannerSettings {
   readonly maxAddressesPerTask: number;
   readonly resumeWindowHours: number;
   readonly maxAttempts: number;
+  /** The fleet-wide emergency stop as this tasker sees it (issue 9); absent: never stopped. */
+  readonly emergencyStop?: () => { readonly active: boolean; readonly since: string | null };
 }
 
 const CHUNK = 500;
@@ -131,6 +134,8 @@ export async function handleScanRequested(em: Em, env: Envelope<'ScanRequested',
   await insertScan(summary, plan.taskCount === 0 ? 'done' : null);
   out.add<ScanPlannedV1>('ScanPlanned', p.projectId, { projectId: p.projectId, scanId: p.scanId, ...summary });
   const configJson = config as unknown as Record<string, unknown>;
+  // Under a scan policy or an emergency stop, tasks are stored held; the dispatch pass offers them.
+  const hold = await holdsBack(em, p.projectId, settings);
   // Tasks are made, stored and offered a chunk at a time: memory stays flat however large the scan.
   let chunk: PlannedTask[] = [];
   const emit = async () => {
@@ -142,7 +147,8 @@ export async function handleScanRequested(em: Em, env: Envelope<'ScanRequested',
       reason: 'planned',
       tasks: chunk.map((t) => ({ taskId: t.taskId, attempt: 1, shard: t.shard, ranges: t.ranges })),
     });
-    for (const t of chunk) {
+    if (hold) await holdTasks(em, chunk.map((t) => t.taskId));
+    else for (const t of chunk) {
       const row = { task_id: t.taskId, scan_id: p.scanId, project_id: p.projectId, shard: t.shard, ranges: t.ranges, hostnames: t.hostnames as Record<string, string[]> };
       out.add('TaskOffered', t.taskId, offerOf(row, 1, configJson), { id: derivedUuid('offer', t.taskId, '1') });
     }

@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Kafka } from 'kafkajs';
 import { Topics } from '#events';
 import { ATTEMPTS, CONFIG, EventConsumer, KAFKA, LOGGER, ORM, ProjectionRunner, PUBLISHER, type AttemptStore, type EventPublisher, type JsonLogger } from '#platform';
+import { EmergencyStopView } from '../emergency-stop/emergency-stop.view.js';
 import { KnownHostsConsumer } from '../known-hosts/known-hosts.consumer.js';
 import type { TaskerEnv } from '../tasker.config.js';
 import { PlannerProjection } from './planner.projection.js';
@@ -24,6 +25,7 @@ export class PlannerConsumer implements OnApplicationBootstrap, OnApplicationShu
     @Inject(ATTEMPTS) private readonly attempts: AttemptStore,
     @Inject(LOGGER) private readonly logger: JsonLogger,
     private readonly knownHosts: KnownHostsConsumer,
+    private readonly emergencyStop: EmergencyStopView,
   ) {
     const projection = new PlannerProjection(
       publisher,
@@ -32,6 +34,7 @@ export class PlannerConsumer implements OnApplicationBootstrap, OnApplicationShu
         maxAddressesPerTask: config.TASKER_MAX_ADDRESSES_PER_TASK,
         resumeWindowHours: config.TASKER_RESUME_WINDOW_HOURS,
         maxAttempts: config.TASKER_TASK_MAX_ATTEMPTS,
+        emergencyStop: () => emergencyStop.state,
       },
       logger,
     );
@@ -44,6 +47,8 @@ export class PlannerConsumer implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     await this.knownHosts.init();
+    // The planner must know whether the fleet is stopped before it offers anything.
+    await this.emergencyStop.start();
     await this.runner.init();
     const p = this.config.KAFKA_TOPIC_PREFIX;
     this.consumer = new EventConsumer(this.kafka, {

@@ -1,13 +1,17 @@
-import type { Envelope, ScanEvent, ScanFinishedV1 } from '#events';
-import { scanStateOf, type TaskCounts } from '#domain';
+import type { Envelope, ScanControlEvent, ScanEvent, ScanFinishedV1 } from '#events';
+import { derivedUuid, scanStateOf, type TaskCounts } from '#domain';
 import type { ConsumedEvent, Em, EventPublisher, JsonLogger, Projection } from '#platform';
 import { handleCancel } from './cancel-tasks.handler.js';
+import { dispatchProject, handlePolicySet } from './dispatch.handler.js';
 import { Outbox } from './outbox.js';
 import { handleScanRequested, type PlannerSettings } from './plan-scan.handler.js';
 import { PLANNER_MIGRATIONS, PLANNER_SCHEMA } from './planner.schema.js';
 import { handleTaskReport } from './task-report.handler.js';
 
 const PUBLISH_CHUNK = 500;
+
+/** Events after which a project's dispatch may change (the planner's own output never changes it). */
+const DISPATCH_CAUSES = new Set(['ScanRequested', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskLeaseExpired', 'ScanCancelRequested', 'ScanPolicySet', 'TaskDispatchRequested']);
 
 /**
  * The planner: the single writer of scan and task state. Its consumer group owns the scans topic's
@@ -29,9 +33,13 @@ export class PlannerProjection implements Projection {
   async apply(em: Em, events: readonly ConsumedEvent[]): Promise<void> {
     const outgoing: Envelope[] = [];
     const settled = new Set<string>();
+    // Projects whose tasks may be offered or taken back now, with the last event that touched them.
+    const touched = new Map<string, Envelope>();
     for (const c of events) {
-      const e = c.event as ScanEvent;
+      const e = c.event as ScanEvent | ScanControlEvent;
       const out = new Outbox(e, (events) => this.send(events));
+      const projectId = (e.payload as { projectId?: unknown }).projectId;
+      if (typeof projectId === 'string' && DISPATCH_CAUSES.has(e.type)) touched.set(projectId, e);
       switch (e.type) {
         case 'ScanRequested':
           await handleScanRequested(em, e, this.settings, out);
@@ -47,6 +55,11 @@ export class PlannerProjection implements Projection {
         case 'ScanCancelRequested':
           for (const s of await handleCancel(em, e, out)) settled.add(s);
           break;
+        case 'ScanPolicySet':
+          await handlePolicySet(em, e, out, this.logger);
+          break;
+        case 'TaskDispatchRequested':
+          break; // a wake-up: the dispatch pass below does the work
         case 'ScanPlanned':
         case 'TasksQueued':
         case 'TasksCancelled':
@@ -57,6 +70,12 @@ export class PlannerProjection implements Projection {
       }
       outgoing.push(...out.events);
       if (out.events.length) this.logger.debug({ msg: 'planner decided', cause: e.type, emitted: out.events.length });
+    }
+    for (const [projectId, cause] of touched) {
+      const out = new Outbox({ eventId: derivedUuid('dispatch', cause.eventId), correlationId: cause.correlationId }, (events) => this.send(events));
+      const d = await dispatchProject(em, projectId, this.settings, out);
+      outgoing.push(...out.events);
+      if (d && (d.offered || d.recalled)) this.logger.info({ msg: 'dispatch', projectId, ...d });
     }
     for (const scanId of settled) {
       const f = await this.finishIfSettled(em, scanId);

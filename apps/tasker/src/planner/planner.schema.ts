@@ -51,4 +51,27 @@ export const PLANNER_MIGRATIONS = [
      queued int not null,
      running int not null
    )`,
+  // Issue 9: safe-scanning controls. A held task is queued but not offered (emergency stop, window or
+  // budget); interruptions are attempts taken back without a fault of the run, not counted.
+  `alter table tasks add column held boolean not null default false`,
+  `alter table tasks add column interruptions int not null default 0`,
+  `create index tasks_held on tasks(project_id, queued_at, task_id) where held and state = 'queued'`,
+  `create index tasks_dispatched on tasks(project_id) where state = 'running' or (state = 'queued' and not held)`,
+  `create table scan_policies (
+     project_id text primary key,
+     policy_id text not null,
+     budgets jsonb not null,
+     win jsonb,
+     set_at timestamptz not null,
+     set_by jsonb not null
+   )`,
+  `create table project_dispatch (
+     project_id text primary key,
+     held int not null,
+     gate jsonb not null,
+     budgets jsonb not null,
+     waiting text,
+     next_check_at timestamptz,
+     evaluated_at timestamptz not null
+   )`,
 ];

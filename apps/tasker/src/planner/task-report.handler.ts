@@ -2,6 +2,7 @@ import type { RevokedTaskJson, RevocationReason, ScanEvent, TasksQueuedV1, Tasks
 import { WORKER_CONTROL_KEY } from '#events';
 import { decideTaskReport, derivedUuid, type TaskReport } from '#domain';
 import type { Em, JsonLogger } from '#platform';
+import { holdsBack, holdTasks } from './dispatch.handler.js';
 import type { Outbox } from './outbox.js';
 import type { PlannerSettings } from './plan-scan.handler.js';
 import { lockTask, offerOf, saveRecord, toRecord } from './task-rows.js';
@@ -33,7 +34,9 @@ export async function handleTaskReport(em: Em, env: TaskReportEvent, settings: P
       reason: 'retry',
       tasks: [{ taskId: row.task_id, attempt: d.next.attempt, shard: row.shard, ranges: row.ranges }],
     });
-    out.add('TaskOffered', row.task_id, offerOf(row, d.next.attempt, scan.config), { id: derivedUuid('offer', row.task_id, String(d.next.attempt)) });
+    // Under a scan policy or an emergency stop the retry waits for the dispatch pass like a new task.
+    if (await holdsBack(em, row.project_id, settings)) await holdTasks(em, [row.task_id]);
+    else out.add('TaskOffered', row.task_id, offerOf(row, d.next.attempt, scan.config), { id: derivedUuid('offer', row.task_id, String(d.next.attempt)) });
   }
   return d.next.state === 'done' || d.next.state === 'failed' ? row.scan_id : null;
 }

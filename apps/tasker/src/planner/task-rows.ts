@@ -1,4 +1,4 @@
-import type { AddressRanges, ImportMode, PortShardJson, TaskOfferedV1 } from '#events';
+import type { AddressRanges, ImportMode, PortShardJson, TaskLimitsJson, TaskOfferedV1 } from '#events';
 import type { TaskRecord, TaskState } from '#domain';
 import type { Em } from '#platform';
 
@@ -20,6 +20,8 @@ export interface TaskRow {
   started_at: string | null;
   finished_at: string | null;
   last_error: string | null;
+  held: boolean;
+  interruptions: number;
 }
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v));
@@ -32,6 +34,8 @@ export const toRecord = (r: TaskRow): TaskRecord => ({
   startedAt: iso(r.started_at),
   finishedAt: iso(r.finished_at),
   lastError: r.last_error,
+  held: r.held ?? false,
+  interruptions: r.interruptions ?? 0,
 });
 
 export async function lockTask(em: Em, taskId: string): Promise<TaskRow | null> {
@@ -40,18 +44,25 @@ export async function lockTask(em: Em, taskId: string): Promise<TaskRow | null> 
 }
 
 export async function saveRecord(em: Em, r: TaskRecord): Promise<void> {
-  await em.execute(`update tasks set state = ?, attempt = ?, worker_id = ?, started_at = ?, finished_at = ?, last_error = ? where task_id = ?`, [
+  await em.execute(`update tasks set state = ?, attempt = ?, worker_id = ?, started_at = ?, finished_at = ?, last_error = ?, held = ?, interruptions = ? where task_id = ?`, [
     r.state,
     r.attempt,
     r.workerId,
     r.startedAt,
     r.finishedAt,
     r.lastError,
+    r.held ?? false,
+    r.interruptions ?? 0,
     r.taskId,
   ]);
 }
 
-export function offerOf(row: Pick<TaskRow, 'task_id' | 'scan_id' | 'project_id' | 'shard' | 'ranges' | 'hostnames'>, attempt: number, config: Record<string, unknown>): TaskOfferedV1 {
+export function offerOf(
+  row: Pick<TaskRow, 'task_id' | 'scan_id' | 'project_id' | 'shard' | 'ranges' | 'hostnames'>,
+  attempt: number,
+  config: Record<string, unknown>,
+  limits?: TaskLimitsJson,
+): TaskOfferedV1 {
   return {
     taskId: row.task_id,
     attempt,
@@ -62,5 +73,6 @@ export function offerOf(row: Pick<TaskRow, 'task_id' | 'scan_id' | 'project_id' 
     ranges: row.ranges,
     hostnames: row.hostnames,
     importMode: config.importMode as ImportMode,
+    ...(limits ? { limits } : {}),
   };
 }

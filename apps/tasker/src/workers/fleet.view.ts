@@ -11,6 +11,8 @@ export interface FleetMember {
   readonly lastSeen: number;
   readonly running: readonly RunningTaskJson[];
   readonly heartbeatSeconds: number;
+  /** The worker says the emergency stop holds it. */
+  readonly stopped: boolean;
 }
 
 /**
@@ -96,12 +98,12 @@ export class FleetView implements OnApplicationBootstrap, OnApplicationShutdown 
     switch (e.type) {
       case 'WorkerAnnounced': {
         const prev = this.members.get(e.payload.workerId);
-        this.members.set(e.payload.workerId, { identity: e.payload, lastSeen: Math.max(at, prev?.lastSeen ?? 0), running: prev?.running ?? [], heartbeatSeconds: prev?.heartbeatSeconds ?? 0 });
+        this.members.set(e.payload.workerId, { identity: e.payload, lastSeen: Math.max(at, prev?.lastSeen ?? 0), running: prev?.running ?? [], heartbeatSeconds: prev?.heartbeatSeconds ?? 0, stopped: prev?.stopped ?? false });
         return;
       }
       case 'WorkerHeartbeat': {
-        const { running, heartbeatSeconds, ...identity } = e.payload;
-        this.members.set(identity.workerId, { identity, lastSeen: at, running, heartbeatSeconds });
+        const { running, heartbeatSeconds, stopped, ...identity } = e.payload;
+        this.members.set(identity.workerId, { identity, lastSeen: at, running, heartbeatSeconds, stopped: stopped === true });
         for (const t of running) this.taskSeen.set(taskKey(t.taskId, t.attempt, identity.workerId), at);
         if (this.taskSeen.size > 100_000) this.prune(at);
         return;

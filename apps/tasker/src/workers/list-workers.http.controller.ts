@@ -2,6 +2,8 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '#domain';
 import { Access, ACCESS_VIEW, CurrentPrincipal, type AccessView } from '#platform';
+import { EmergencyStopView } from '../emergency-stop/emergency-stop.view.js';
+import { stopJson } from '../emergency-stop/emergency-stop.service.js';
 import { FleetView } from './fleet.view.js';
 
 @ApiTags('workers')
@@ -11,6 +13,7 @@ export class ListWorkersHttpController {
   constructor(
     private readonly fleet: FleetView,
     @Inject(ACCESS_VIEW) private readonly view: AccessView,
+    private readonly emergencyStop: EmergencyStopView,
   ) {}
 
   /**
@@ -35,13 +38,14 @@ export class ListWorkersHttpController {
           concurrency: m.identity.concurrency,
           lastSeen: new Date(m.lastSeen).toISOString(),
           secondsSinceSeen: Math.max(0, Math.round((now - m.lastSeen) / 1000)),
-          status: m.running.length ? 'busy' : 'idle',
+          status: m.stopped ? 'stopped' : m.running.length ? 'busy' : 'idle',
           currentTask: mine[0]?.taskId ?? null,
           running: mine.map((t) => ({ ...t, elapsedSeconds: Math.max(0, Math.round((now - Date.parse(t.startedAt)) / 1000)) })),
           otherTasks: m.running.length - mine.length,
         };
       }),
       nextCursor: null,
+      emergencyStop: (({ history: _h, ...s }) => s)(stopJson(this.emergencyStop.state)),
     };
   }
 }

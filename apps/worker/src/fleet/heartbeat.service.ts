@@ -4,6 +4,7 @@ import type { WorkerHeartbeatV1, WorkerIdentityJson } from '#events';
 import { CONFIG, LOGGER, PUBLISHER, type EventPublisher, type JsonLogger } from '#platform';
 import { appVersion, discoverEgressIp } from '../identity/worker-identity.js';
 import type { NmapInfo } from '../nmap/nmap-probe.js';
+import { EmergencyStopListener } from '../control/emergency-stop.listener.js';
 import { RunningTasks } from '../run/running-tasks.js';
 import { workerEvent } from '../run/worker-events.js';
 import type { WorkerEnv } from '../worker.config.js';
@@ -26,6 +27,7 @@ export class HeartbeatService {
     @Inject(PUBLISHER) private readonly publisher: EventPublisher,
     @Inject(LOGGER) private readonly logger: JsonLogger,
     private readonly running: RunningTasks,
+    private readonly emergencyStop: EmergencyStopListener,
   ) {}
 
   async start(): Promise<void> {
@@ -40,6 +42,8 @@ export class HeartbeatService {
     };
     await this.publisher.publish([workerEvent('WorkerAnnounced', this.workerId, this.identity, this.workerId, this.workerId)]);
     this.timer = setInterval(() => void this.beat(), this.env.WORKER_HEARTBEAT_SECONDS * 1000);
+    // The fleet view shows a stop (and its release) at once, not a heartbeat later.
+    this.emergencyStop.onChange(() => void this.beat());
     // Egress can change (NAT, VPN); re-asking hourly is plenty for a fleet view.
     if (this.env.WORKER_EGRESS_DISCOVERY_URL && !this.env.WORKER_EGRESS_IP) {
       this.egressTimer = setInterval(() => void discoverEgressIp(this.env, this.logger).then((ip) => ip && this.identity && (this.identity = { ...this.identity, egressIp: ip })), 3600_000);
@@ -50,7 +54,7 @@ export class HeartbeatService {
 
   async beat(): Promise<void> {
     if (!this.identity) return;
-    const payload: WorkerHeartbeatV1 = { ...this.identity, heartbeatSeconds: this.env.WORKER_HEARTBEAT_SECONDS, running: this.running.heartbeat() };
+    const payload: WorkerHeartbeatV1 = { ...this.identity, heartbeatSeconds: this.env.WORKER_HEARTBEAT_SECONDS, running: this.running.heartbeat(), stopped: this.emergencyStop.active };
     await this.publisher.publish([workerEvent('WorkerHeartbeat', this.workerId, payload, this.workerId, this.workerId)]).catch((e) => this.logger.warn({ msg: 'heartbeat not sent', error: (e as Error).message }));
   }
 

@@ -3,6 +3,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, Topics, type Envelope, type TaskOfferedV1, type TaskStartedV1 } from '#events';
 import { CONFIG, KAFKA, LOGGER, PUBLISHER, type EventPublisher, type JsonLogger } from '#platform';
 import { ControlListener } from '../control/control.listener.js';
+import { EmergencyStopListener } from '../control/emergency-stop.listener.js';
 import { RunningTasks } from '../run/running-tasks.js';
 import { TaskRunner } from '../run/task-runner.js';
 import { workerEvent } from '../run/worker-events.js';
@@ -35,6 +36,7 @@ export class TaskIntakeConsumer {
     private readonly control: ControlListener,
     private readonly running: RunningTasks,
     private readonly runner: TaskRunner,
+    private readonly emergencyStop: EmergencyStopListener,
   ) {
     this.pool = new SlotPool(env.WORKER_CONCURRENCY);
   }
@@ -107,7 +109,7 @@ export class TaskIntakeConsumer {
         await commit(message.offset);
         continue;
       }
-      const got = await this.pool.acquire(async () => {
+      const stillWanted = async () => {
         if (!live()) return false;
         try {
           await p.heartbeat();
@@ -115,8 +117,15 @@ export class TaskIntakeConsumer {
         } catch {
           return false; // rebalancing: let the offer go to whoever owns the partition next
         }
-      });
-      if (!got) return;
+      };
+      // Under an emergency stop the offer waits here, uncommitted: nothing is lost, nothing starts.
+      let got = false;
+      while (!got) {
+        if (!(await this.emergencyStop.whileStopped(stillWanted))) return;
+        if (!(await this.pool.acquire(stillWanted))) return;
+        got = !this.emergencyStop.active;
+        if (!got) this.pool.release();
+      }
       if (this.control.revocations.covers(id)) {
         this.pool.release();
         await commit(message.offset);
@@ -133,6 +142,8 @@ export class TaskIntakeConsumer {
         throw e;
       }
       const run = this.runner.start(o, receivedAt);
+      // A stop that arrived while the start was being published: the run ends at once as interrupted.
+      if (this.emergencyStop.active) this.running.stop(run, 'interrupted');
       void run.done.finally(() => this.pool.release());
       this.logger.info({ msg: 'task started', taskId: o.taskId, attempt: o.attempt, scanId: o.scanId, ranges: o.ranges.length });
     }

@@ -23,7 +23,8 @@ const STDERR_TAIL = 4096;
 
 /**
  * Runs nmap with an argv (no shell ever sees it) and stops it at the deadline or on abort: SIGTERM,
- * then SIGKILL after the grace period. Resolves when the process has exited.
+ * then SIGKILL after the grace period, to its whole process group (nmap runs as the leader of a group
+ * of its own, so anything it spawned goes with it). Resolves when the process has exited.
  */
 export function runNmap(launcher: NmapLauncher, argv: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<NmapRun> {
   const [cmd, args] = launcher.pdeathsig ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', launcher.nmapPath, ...argv]] : [launcher.nmapPath, [...argv]];
@@ -33,11 +34,21 @@ export function runNmap(launcher: NmapLauncher, argv: readonly string[], timeout
     let aborted = false;
     let stderr = '';
     let killTimer: NodeJS.Timeout | undefined;
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], shell: false, windowsHide: true });
+    // detached: a process group of its own (not a daemon: the worker still waits for it, and with
+    // pdeathsig the kernel still kills it when the worker dies).
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], shell: false, windowsHide: true, detached: process.platform !== 'win32' });
+    const signalGroup = (sig: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, sig);
+        else child.kill(sig);
+      } catch {
+        child.kill(sig); // the group is gone already; the process may not be
+      }
+    };
     const stop = () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), launcher.killGraceMs);
+      signalGroup('SIGTERM');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), launcher.killGraceMs);
     };
     const deadline = setTimeout(() => {
       timedOut = true;

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNmap } from './nmap-process.js';
@@ -32,6 +32,26 @@ describe('running nmap under a deadline', () => {
     setTimeout(() => c.abort(), 100);
     const r = await runNmap(launcher(polite), [], 60000, c.signal);
     expect(r).toMatchObject({ aborted: true, timedOut: false });
+  });
+
+  it('stops the whole process group: what the run spawned dies with it', async () => {
+    const pidFile = join(dir, 'grandchild.pid');
+    const forking = script('forking', `trap '' TERM\nsleep 300 &\necho $! > ${pidFile}\nwhile :; do sleep 0.05; done`);
+    const c = new AbortController();
+    setTimeout(() => c.abort(), 300);
+    const r = await runNmap(launcher(forking), [], 60000, c.signal);
+    expect(r).toMatchObject({ aborted: true, signal: 'SIGKILL' });
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((res) => setTimeout(res, 100));
+    // Gone, or a zombie waiting for a reaper (a container's init may not reap): either way not running.
+    const state = (() => {
+      try {
+        return readFileSync(`/proc/${grandchild}/stat`, 'utf8').split(') ')[1][0];
+      } catch {
+        return 'gone';
+      }
+    })();
+    expect(['gone', 'Z', 'X']).toContain(state);
   });
 
   it('passes arguments as argv, never through a shell', async () => {

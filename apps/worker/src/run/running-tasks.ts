@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { RunningTaskJson, TaskOfferedV1 } from '#events';
 import type { RunIdentity } from '#domain';
 
-export type StopReason = 'cancelled' | 'revoked' | 'worker_shutdown';
+/** interrupted: the emergency stop (the task runs again after the release). */
+export type StopReason = 'cancelled' | 'revoked' | 'worker_shutdown' | 'interrupted';
 
 export interface ActiveRun {
   readonly offer: TaskOfferedV1;

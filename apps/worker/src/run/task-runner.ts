@@ -7,6 +7,7 @@ import type { HostObservedV1, NmapHost, NmapRunMeta, TaskCompletedV1, TaskFailed
 import {
   adaptToPrivileges,
   addressesOf,
+  capScanRate,
   buildOpenPortsArgv,
   buildServicesArgv,
   mergePhases,
@@ -97,12 +98,14 @@ export class TaskRunner {
       // Another worker may have the privileges this one lacks.
       if (!cap.ok) throw new TaskFailure('unprivileged', cap.message, true);
       if (cap.note) this.logger.info({ msg: cap.note, taskId: o.taskId });
+      // The task's share of its project's rate budget, decided by the planner for this offer.
+      const config = capScanRate(cap.config, o.limits?.maxRate);
       dir = await mkdtemp(join(this.env.WORKER_TMP_DIR ?? tmpdir(), 'falcoria-'));
       let n = 0;
       for (const ip of addressesOf(o.ranges)) {
         this.checkStopped(run);
         run.currentIp = ip;
-        const up = await this.scanHost(run, cap.config, ip, join(dir, `${n++}`), timings);
+        const up = await this.scanHost(run, config, ip, join(dir, `${n++}`), timings);
         if (up) hostsUp++;
         else hostsDown++;
       }
@@ -127,6 +130,7 @@ export class TaskRunner {
   private stopFailure(run: ActiveRun): TaskFailure {
     const r = run.stopReason!;
     if (r === 'worker_shutdown') return new TaskFailure('worker_shutdown', 'the worker is shutting down', true);
+    if (r === 'interrupted') return new TaskFailure('interrupted', 'emergency stop: nmap was killed; the task runs again after the release', true);
     return new TaskFailure(r, r === 'cancelled' ? 'cancelled' : 'revoked by the planner (the task moved on)', false);
   }
 

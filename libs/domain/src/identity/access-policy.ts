@@ -30,6 +30,8 @@ export const ACTION_POLICY = {
   'project.manage': { scope: 'project', minRole: 'owner', description: 'rename, comment, set the scope and settings' },
   'members.manage': { scope: 'project', minRole: 'owner', description: 'add and remove members, change their roles' },
   'project.delete': { scope: 'project', minRole: 'owner', description: 'delete the project' },
+  'webhooks.read': { scope: 'project', minRole: 'member', description: 'list the project’s webhooks and their delivery log (never the secrets)' },
+  'webhooks.manage': { scope: 'project', minRole: 'owner', description: 'add, remove and re-enable the project’s webhooks' },
   'projects.create': { scope: 'global', grantees: ['user'], description: 'create a project (the creator becomes its owner)' },
   'projects.list': { scope: 'global', grantees: ['user', 'service'], description: 'list projects (filtered to memberships unless admin)' },
   'workers.read': { scope: 'global', grantees: ['user', 'service'], description: 'see the worker fleet and its health' },

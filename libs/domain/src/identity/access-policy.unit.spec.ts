@@ -18,6 +18,8 @@ const MATRIX: Readonly<Record<Action, readonly AccessDecision[]>> = {
   'project.manage':    [A, A, F, F, N, N, F],
   'members.manage':    [A, A, F, F, N, N, F],
   'project.delete':    [A, A, F, F, N, N, F],
+  'webhooks.read':     [A, A, A, F, N, N, A],
+  'webhooks.manage':   [A, A, F, F, N, N, F],
   'projects.create':   [A, A, A, A, A, F, F],
   'projects.list':     [A, A, A, A, A, F, A],
   'workers.read':      [A, A, A, A, A, F, A],

@@ -5,3 +5,4 @@ export { canonicalJson, canonicalHash, sameJson } from './canonical-json.js';
 export { normaliseRanges, subtractRanges, rangeContaining, formatRange } from './port-ranges.js';
 export { compareTime } from './time.js';
 export { tallyImport, type ImportCounts } from './import-counts.js';
+export { replayHost, advanceClock, hostMatches, portMatches, type HostEvent, type HostQuery, type PortClause } from './as-of.js';

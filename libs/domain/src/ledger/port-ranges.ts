@@ -41,3 +41,48 @@ export function rangeContaining(ranges: readonly PortRange[], port: number): Por
 export function formatRange([lo, hi]: PortRange): string {
   return lo === hi ? String(lo) : `${lo}-${hi}`;
 }
+
+/** a ∪ b, normalised. */
+export function unionRanges(a: readonly PortRange[], b: readonly PortRange[]): PortRange[] {
+  return normaliseRanges([...a, ...b]);
+}
+
+/** a ∩ b, both normalised. */
+export function intersectRanges(a: readonly PortRange[], b: readonly PortRange[]): PortRange[] {
+  const out: [number, number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const lo = Math.max(a[i][0], b[j][0]);
+    const hi = Math.min(a[i][1], b[j][1]);
+    if (lo <= hi) out.push([lo, hi]);
+    if (a[i][1] < b[j][1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** How many ports normalised ranges hold. */
+export function countRangePorts(ranges: readonly PortRange[]): number {
+  return ranges.reduce((n, [lo, hi]) => n + hi - lo + 1, 0);
+}
+
+/** "1-1000,8080": the compact text a range list is stored as; "" for none. */
+export function formatRangeList(ranges: readonly PortRange[]): string {
+  return normaliseRanges(ranges).map(formatRange).join(',');
+}
+
+/** Reads formatRangeList's text back (port 0 allowed, as coverage may hold it); null when it is not such a list. */
+export function parseRangeList(text: string): PortRange[] | null {
+  if (text === '') return [];
+  const out: [number, number][] = [];
+  for (const item of text.split(',')) {
+    const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(item);
+    if (m === null) return null;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (lo > hi || hi > 65535) return null;
+    out.push([lo, hi]);
+  }
+  return normaliseRanges(out);
+}

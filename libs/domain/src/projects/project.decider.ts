@@ -1,4 +1,14 @@
 import type { Actor, Envelope, ProjectEvent, ProjectRole } from '#events';
+import { CHANGE_FIELDS, webhookUrlProblem } from '../webhooks/webhook-target.js';
+
+export interface WebhookState {
+  readonly webhookId: string;
+  readonly url: string;
+  readonly status: 'active' | 'disabled';
+}
+
+/** Keeps one project's deliveries (one HTTP call in flight per webhook) within reason. */
+export const MAX_WEBHOOKS_PER_PROJECT = 20;
 
 /** What deciding needs to know about a project; the HTTP apps' in-memory view provides it. */
 export interface ProjectState {
@@ -6,6 +16,7 @@ export interface ProjectState {
   readonly name: string;
   readonly comment: string | null;
   readonly members: ReadonlyMap<string, ProjectRole>;
+  readonly webhooks?: ReadonlyMap<string, WebhookState>;
 }
 
 export interface ProjectWorld {
@@ -20,9 +31,15 @@ export type ProjectCommand =
   | { readonly type: 'DeleteProject'; readonly projectId: string }
   | { readonly type: 'SetMember'; readonly projectId: string; readonly userId: string; readonly role: ProjectRole }
   | { readonly type: 'RemoveMember'; readonly projectId: string; readonly userId: string }
-  | { readonly type: 'SetScope'; readonly projectId: string; readonly allow: readonly string[]; readonly deny: readonly string[] };
+  | { readonly type: 'SetScope'; readonly projectId: string; readonly allow: readonly string[]; readonly deny: readonly string[] }
+  | { readonly type: 'RegisterWebhook'; readonly projectId: string; readonly webhookId: string; readonly url: string; readonly events: readonly string[] | null }
+  | { readonly type: 'RemoveWebhook'; readonly projectId: string; readonly webhookId: string }
+  | { readonly type: 'EnableWebhook'; readonly projectId: string; readonly webhookId: string }
+  | { readonly type: 'DisableWebhook'; readonly projectId: string; readonly webhookId: string; readonly reason: string; readonly consecutiveFailures: number };
 
-export type ProjectErrorCode = 'PROJECT.NAME_TAKEN' | 'PROJECT.NOT_FOUND' | 'MEMBER.NOT_FOUND' | 'MEMBER.USER_NOT_FOUND' | 'MEMBER.LAST_OWNER';
+export type ProjectErrorCode =
+  | 'PROJECT.NAME_TAKEN' | 'PROJECT.NOT_FOUND' | 'MEMBER.NOT_FOUND' | 'MEMBER.USER_NOT_FOUND' | 'MEMBER.LAST_OWNER'
+  | 'WEBHOOK.NOT_FOUND' | 'WEBHOOK.URL_TAKEN' | 'WEBHOOK.INVALID' | 'WEBHOOK.LIMIT';
 export type ProjectDecision = { readonly ok: true; readonly events: readonly ProjectEvent[] } | { readonly ok: false; readonly code: ProjectErrorCode; readonly message: string };
 
 export interface DecideContext {
@@ -87,5 +104,28 @@ export function decideProject(cmd: ProjectCommand, world: ProjectWorld, ctx: Dec
     }
     case 'SetScope':
       return { ok: true, events: [make(ctx, 'ProjectScopeSet', p.projectId, { projectId: p.projectId, allow: cmd.allow, deny: cmd.deny })] };
+    case 'RegisterWebhook': {
+      const hooks = [...(p.webhooks?.values() ?? [])];
+      const problem = webhookUrlProblem(cmd.url);
+      if (problem) return fail('WEBHOOK.INVALID', problem);
+      const unknown = (cmd.events ?? []).filter((f) => !(CHANGE_FIELDS as readonly string[]).includes(f));
+      if (unknown.length) return fail('WEBHOOK.INVALID', `unknown change field(s) in events: ${unknown.join(', ')}; known: ${CHANGE_FIELDS.join(', ')}`);
+      if (cmd.events !== null && cmd.events.length === 0) return fail('WEBHOOK.INVALID', 'events, when given, names at least one change field');
+      if (hooks.some((w) => w.url === cmd.url)) return fail('WEBHOOK.URL_TAKEN', 'this project already has a webhook with that url');
+      if (hooks.length >= MAX_WEBHOOKS_PER_PROJECT) return fail('WEBHOOK.LIMIT', `a project has at most ${MAX_WEBHOOKS_PER_PROJECT} webhooks`);
+      const events = cmd.events === null ? null : [...new Set(cmd.events)];
+      return { ok: true, events: [make(ctx, 'WebhookRegistered', p.projectId, { projectId: p.projectId, webhookId: cmd.webhookId, url: cmd.url, events })] };
+    }
+    case 'RemoveWebhook':
+    case 'EnableWebhook':
+    case 'DisableWebhook': {
+      const w = p.webhooks?.get(cmd.webhookId);
+      if (!w) return fail('WEBHOOK.NOT_FOUND', `webhook ${cmd.webhookId} not found`);
+      const ids = { projectId: p.projectId, webhookId: w.webhookId };
+      if (cmd.type === 'RemoveWebhook') return { ok: true, events: [make(ctx, 'WebhookRemoved', p.projectId, ids)] };
+      // Enabling an active webhook or disabling a disabled one changes nothing: no event.
+      if (cmd.type === 'EnableWebhook') return { ok: true, events: w.status === 'active' ? [] : [make(ctx, 'WebhookEnabled', p.projectId, ids)] };
+      return { ok: true, events: w.status === 'disabled' ? [] : [make(ctx, 'WebhookDisabled', p.projectId, { ...ids, reason: cmd.reason, consecutiveFailures: cmd.consecutiveFailures })] };
+    }
   }
 }

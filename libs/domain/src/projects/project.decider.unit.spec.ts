@@ -52,4 +52,32 @@ describe('project decider', () => {
   it('refuses removing a non-member', () => given([proj([['u1', 'owner']])]).when({ type: 'RemoveMember', projectId: 'p1', userId: 'u3' }).thenFails('MEMBER.NOT_FOUND'));
   it('sets the scope', () =>
     given([proj([['u1', 'owner']])]).when({ type: 'SetScope', projectId: 'p1', allow: ['10.0.0.0/8'], deny: ['10.0.0.1'] }).then({ type: 'ProjectScopeSet', payload: { projectId: 'p1', allow: ['10.0.0.0/8'], deny: ['10.0.0.1'] } }));
+
+  describe('webhooks', () => {
+    const hook = (status: 'active' | 'disabled' = 'active') => ({ ...proj([['u1', 'owner']]), webhooks: new Map([['w1', { webhookId: 'w1', url: 'https://h.example/1', status }]]) });
+    it('registers a webhook: the event names the url and filter, never a secret', () =>
+      given([proj([['u1', 'owner']])])
+        .when({ type: 'RegisterWebhook', projectId: 'p1', webhookId: 'w2', url: 'https://h.example/2', events: ['state', 'host', 'state'] })
+        .then({ type: 'WebhookRegistered', payload: { projectId: 'p1', webhookId: 'w2', url: 'https://h.example/2', events: ['state', 'host'] } }));
+    it('refuses a second webhook to the same url, a bad url and unknown fields', () => {
+      given([hook()]).when({ type: 'RegisterWebhook', projectId: 'p1', webhookId: 'w2', url: 'https://h.example/1', events: null }).thenFails('WEBHOOK.URL_TAKEN');
+      given([hook()]).when({ type: 'RegisterWebhook', projectId: 'p1', webhookId: 'w2', url: 'gopher://h.example/', events: null }).thenFails('WEBHOOK.INVALID');
+      given([hook()]).when({ type: 'RegisterWebhook', projectId: 'p1', webhookId: 'w2', url: 'https://u:p@h.example/', events: null }).thenFails('WEBHOOK.INVALID');
+      given([hook()]).when({ type: 'RegisterWebhook', projectId: 'p1', webhookId: 'w2', url: 'https://h.example/2', events: ['ports'] }).thenFails('WEBHOOK.INVALID');
+    });
+    it('removes a webhook; an unknown one is not found', () => {
+      given([hook()]).when({ type: 'RemoveWebhook', projectId: 'p1', webhookId: 'w1' }).then({ type: 'WebhookRemoved', payload: { projectId: 'p1', webhookId: 'w1' } });
+      given([hook()]).when({ type: 'RemoveWebhook', projectId: 'p1', webhookId: 'nope' }).thenFails('WEBHOOK.NOT_FOUND');
+    });
+    it('disables an active webhook with the reason; disabling again changes nothing', () => {
+      given([hook()])
+        .when({ type: 'DisableWebhook', projectId: 'p1', webhookId: 'w1', reason: '10 consecutive failed deliveries', consecutiveFailures: 10 })
+        .then({ type: 'WebhookDisabled', payload: { projectId: 'p1', webhookId: 'w1', reason: '10 consecutive failed deliveries', consecutiveFailures: 10 } });
+      given([hook('disabled')]).when({ type: 'DisableWebhook', projectId: 'p1', webhookId: 'w1', reason: 'x', consecutiveFailures: 11 }).then();
+    });
+    it('enables a disabled webhook; enabling an active one changes nothing', () => {
+      given([hook('disabled')]).when({ type: 'EnableWebhook', projectId: 'p1', webhookId: 'w1' }).then({ type: 'WebhookEnabled', payload: { projectId: 'p1', webhookId: 'w1' } });
+      given([hook()]).when({ type: 'EnableWebhook', projectId: 'p1', webhookId: 'w1' }).then();
+    });
+  });
 });

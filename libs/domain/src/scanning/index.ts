@@ -53,3 +53,4 @@ export type {
 export { parseProfile, PROFILE_NAMES, isProfileName, type ProfileName, type ProfileParse } from './profiles.js';
 export { buildOpenPortsArgv, buildServicesArgv, shardPorts, NMAP_OPTION_NAMES, NmapArgvError, ShardingError } from './nmap-argv.js';
 export type { ScanTarget, OpenPort, PortShard } from './nmap-argv.js';
+export { capScanRate } from './rate-cap.js';

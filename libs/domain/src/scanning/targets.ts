@@ -145,7 +145,8 @@ type Classified =
 // "/" is judged separately: it is fine in a CIDR and nowhere else.
 const FORBIDDEN = /[\s;&|`$()<>\\"'*?[\]{}~!#%^=,@+\u0000-\u001f\u007f]/;
 
-const CIDR_SHAPE = /^[0-9a-fA-F:.]*[0-9a-fA-F][0-9a-fA-F:.]*\/[0-9]{1,3}$/;
+// "::/0" has no hex digit but is a CIDR all the same (and must be refused as too large, not as a path).
+const CIDR_SHAPE = /^(?:[0-9a-fA-F:.]*[0-9a-fA-F][0-9a-fA-F:.]*|::)\/[0-9]{1,3}$/;
 
 function describeChar(c: string): string {
   return /[\u0000-\u0020\u007f]|\s/.test(c) ? JSON.stringify(c) : `"${c}"`;
@@ -179,10 +180,8 @@ function classify(raw: unknown, cap: CidrCap): Classified {
     const c = parseCidr(text);
     if (!c.ok) return { ok: false, reason: 'invalid_cidr', message: c.message, kind: 'cidr' };
     const { family, prefix, first, last } = c.cidr;
-    if (family === 6 && overlapsMapped(first as bigint, last as bigint)) {
-      return { ok: false, reason: 'invalid_cidr', message: MAPPED_HINT, kind: 'cidr' };
-    }
     const min = family === 4 ? cap.ipv4 : cap.ipv6;
+    // Size before the mapped-block check: "::/0" is first of all far too large.
     if (prefix < min) {
       const bits = family === 4 ? 32 : 128;
       return {
@@ -194,15 +193,15 @@ function classify(raw: unknown, cap: CidrCap): Classified {
           `the cap is /${min} (${2 ** (bits - min)} addresses) for IPv${family}: split it into /${min} blocks`,
       };
     }
+    if (family === 6 && overlapsMapped(first as bigint, last as bigint)) {
+      return { ok: false, reason: 'invalid_cidr', message: MAPPED_HINT, kind: 'cidr' };
+    }
     return { ok: true, kind: 'cidr', family, first, last, normalized: formatCidr(c.cidr) };
   }
 
   if (looksLikeIpRange(text)) {
     const r = parseIpRange(text);
     if (!r.ok) return { ok: false, reason: r.code, message: r.message, kind: 'range' };
-    if (r.family === 6 && overlapsMapped(r.first as bigint, r.last as bigint)) {
-      return { ok: false, reason: 'invalid_range', message: MAPPED_HINT, kind: 'range' };
-    }
     const bits = r.family === 4 ? 32 : 128;
     const min = r.family === 4 ? cap.ipv4 : cap.ipv6;
     const limit = 2 ** (bits - min);
@@ -215,6 +214,9 @@ function classify(raw: unknown, cap: CidrCap): Classified {
         kind: 'range',
         message: `range has ${size.toString()} addresses; the cap is ${limit} (a /${min}) for IPv${r.family}`,
       };
+    }
+    if (r.family === 6 && overlapsMapped(r.first as bigint, r.last as bigint)) {
+      return { ok: false, reason: 'invalid_range', message: MAPPED_HINT, kind: 'range' };
     }
     return {
       ok: true,

@@ -37,6 +37,10 @@ describe('parseTargets: refusals', () => {
     ['::ffff:0:0/120', 'invalid_cidr'],
     ['10.0.0.0/8', 'cidr_too_large'],
     ['2001:db8::/64', 'cidr_too_large'],
+    // Found by fuzzing: "::/0" was refused as a stray "/", and an oversized block over the mapped range as "mapped".
+    ['::/0', 'cidr_too_large'],
+    ['::/64', 'cidr_too_large'],
+    ['::ffff:0:0/96', 'cidr_too_large'],
     ['10.0.0.20-10.0.0.1', 'reversed_range'],
     ['10.0.0.9-3', 'reversed_range'],
     ['10.0.0.1-300', 'invalid_range'],

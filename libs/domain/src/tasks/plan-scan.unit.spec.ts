@@ -45,7 +45,7 @@ describe('planning a scan', () => {
         expect(p.addressesPerTask).toBe(1);
         expect(all(p).find((t) => t.ranges[0][0] === '127.0.0.2')?.hostnames).toEqual({ '127.0.0.2': ['app.test'] });
         expect(all(p)[0].hostnames).toEqual({});
-        expect(p.skipped).toEqual({ already_running: 0, already_queued: 0, already_done: 0, already_known: 0 });
+        expect(p.skipped).toEqual({ already_running: 0, already_queued: 0, already_done: 0, already_known: 0, covered: 0 });
         expect(p.queuedAddresses).toBe(3);
       }));
 

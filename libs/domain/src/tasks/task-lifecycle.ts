@@ -16,6 +16,13 @@ export interface TaskRecord {
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
   readonly lastError: string | null;
+  /**
+   * Queued but not offered: the dispatch rule (emergency stop, window, budget) keeps it back. Its
+   * attempt has never been offered, so whatever a worker reports for it is stale.
+   */
+  readonly held?: boolean;
+  /** Attempts taken back without a fault of the run (emergency stop, window close, policy change): not counted against maxAttempts. */
+  readonly interruptions?: number;
 }
 
 export type TaskReport =
@@ -43,7 +50,7 @@ export interface LifecyclePolicy {
 const same = (task: TaskRecord | null, ignored: string): TaskDecision => ({ next: task, requeue: false, revoke: null, ignored });
 
 function retryOrFail(task: TaskRecord, at: string, error: string, retryable: boolean, policy: LifecyclePolicy): TaskDecision {
-  if (retryable && task.attempt < policy.maxAttempts) {
+  if (retryable && task.attempt - (task.interruptions ?? 0) < policy.maxAttempts) {
     return { next: { ...task, state: 'queued', attempt: task.attempt + 1, workerId: null, startedAt: null, lastError: error }, requeue: true, revoke: null };
   }
   return { next: { ...task, state: 'failed', finishedAt: at, lastError: error }, requeue: false, revoke: null };
@@ -61,6 +68,16 @@ export function decideTaskReport(task: TaskRecord | null, report: TaskReport, po
   const holder = task.state === 'running' && current && workerId === task.workerId;
   switch (report.type) {
     case 'TaskStarted': {
+      if (task.held && current && !isFinal(task.state)) {
+        // An offer the planner decided and then lost (its transaction rolled back after the offer went
+        // out): the attempt is burnt, the task waits for the dispatch rule under the next one.
+        return {
+          next: { ...task, attempt: task.attempt + 1, interruptions: (task.interruptions ?? 0) + 1 },
+          requeue: false,
+          revoke: { reason: 'not_current', task: { taskId: task.taskId, attempt, workerId } },
+          ignored: `start of attempt ${attempt} while the task is held`,
+        };
+      }
       if (isFinal(task.state) || !current) {
         return { next: task, requeue: false, revoke: { reason: 'not_current', task: { taskId: task.taskId, attempt, workerId } }, ignored: `start of attempt ${attempt} while the task is ${task.state} at attempt ${task.attempt}` };
       }
@@ -78,6 +95,10 @@ export function decideTaskReport(task: TaskRecord | null, report: TaskReport, po
       return { next: { ...task, state: 'done', finishedAt: report.at, lastError: null }, requeue: false, revoke: null };
     case 'TaskFailed':
       if (!holder) return same(task, `failure of attempt ${attempt} by ${workerId} does not hold the task`);
+      if (report.payload.reason === 'interrupted') {
+        // Stopped from outside (the emergency stop): re-queued however many attempts it had, never lost.
+        return { next: { ...task, state: 'queued', attempt: task.attempt + 1, interruptions: (task.interruptions ?? 0) + 1, workerId: null, startedAt: null, lastError: `interrupted: ${report.payload.message}` }, requeue: true, revoke: null };
+      }
       return retryOrFail(task, report.at, `${report.payload.reason}: ${report.payload.message}`, report.payload.retryable, policy);
     case 'TaskLeaseExpired': {
       if (!holder) return same(task, 'lease already moved on');
@@ -86,6 +107,20 @@ export function decideTaskReport(task: TaskRecord | null, report: TaskReport, po
       return { ...d, revoke: { reason: 'lease_expired', task: { taskId: task.taskId, attempt, workerId } } };
     }
   }
+}
+
+/**
+ * Takes an offered or running task back into the queue, held, under a fresh attempt (the dispatch
+ * rule changed: a window closed, a policy was set). The old attempt is revoked, so its offer is
+ * skipped and its nmap stopped; the attempt does not count against maxAttempts. Null when there is
+ * nothing to take back (held already, or finished).
+ */
+export function recallTask(task: TaskRecord, reason: string): { readonly next: TaskRecord; readonly revoke: RevokedTaskJson } | null {
+  if (isFinal(task.state) || task.held) return null;
+  return {
+    next: { ...task, state: 'queued', attempt: task.attempt + 1, interruptions: (task.interruptions ?? 0) + 1, held: true, workerId: null, startedAt: null, lastError: `recalled: ${reason}` },
+    revoke: { taskId: task.taskId, attempt: task.attempt, workerId: null },
+  };
 }
 
 /** A cancel takes every queued or running task; finished ones keep their outcome. */

@@ -36,6 +36,9 @@ export const Topics = {
   workers: topic('falcoria.workers', 3, 'workerId', 'worker announcements and heartbeats'),
   // One partition: every worker reads all of it (its own group, no commits), in order.
   workerControl: topic('falcoria.worker-control', 1, '"control"', 'commands every worker reads in full: task revocations (cancels, superseded or expired leases)'),
+  // One partition, tiny, read in full from offset 0 by every worker and tasker: the emergency stop
+  // must never fall out of a look-back window, however long it has been active.
+  fleetControl: topic('falcoria.fleet-control', 1, '"fleet"', 'the emergency stop: EmergencyStopActivated / EmergencyStopReleased, read in full by every worker and tasker'),
   deadLetters: topic('falcoria.dead-letters', 3, 'original key', 'messages a consumer could not handle after N attempts, with the reason'),
 } as const;
 

@@ -28,10 +28,16 @@ export interface PortShardJson {
   readonly of: number;
   /** The shard's own port list; absent for one shard (the config's selection applies). */
   readonly ports?: string;
+  /**
+   * Only these of the config's protocols (coverage dedup: TCP and UDP left with different
+   * remainders become separate tasks); absent: all of them.
+   */
+  readonly protocols?: readonly ('tcp' | 'udp')[];
 }
 
-export type SkipReason = 'already_running' | 'already_queued' | 'already_done' | 'already_known';
-export const SKIP_REASONS: readonly SkipReason[] = ['already_running', 'already_queued', 'already_done', 'already_known'];
+/** covered: the ledger's coverage holds every requested port of the host (coverage dedup, issue 8). */
+export type SkipReason = 'already_running' | 'already_queued' | 'already_done' | 'already_known' | 'covered';
+export const SKIP_REASONS: readonly SkipReason[] = ['already_running', 'already_queued', 'already_done', 'already_known', 'covered'];
 
 export type TaskFailureReason =
   | 'timeout'
@@ -43,6 +49,7 @@ export type TaskFailureReason =
   | 'revoked'
   | 'worker_shutdown'
   | 'lease_expired'
+  | 'interrupted'
   | 'internal';
 export const TASK_FAILURE_REASONS: readonly TaskFailureReason[] = [
   'timeout',
@@ -54,6 +61,7 @@ export const TASK_FAILURE_REASONS: readonly TaskFailureReason[] = [
   'revoked',
   'worker_shutdown',
   'lease_expired',
+  'interrupted',
   'internal',
 ];
 
@@ -81,6 +89,15 @@ export interface ScanRequestedV1 {
   /** ip → names that led to it, for the addresses that came from host names. */
   readonly hostnames: Readonly<Record<string, readonly string[]>>;
   readonly summary: RequestSummaryJson;
+  /**
+   * How the plan dedups against the ledger: coverage subtracts the port ranges already scanned per
+   * host and protocol; none scans what is asked. Absent (requests before issue 8): none.
+   */
+  readonly dedup?: 'coverage' | 'none';
+  /** Coverage observed longer ago than this does not count; absent or null: it always counts. */
+  readonly staleAfterSeconds?: number | null;
+  /** The request was a gap fill (`scan start --gaps`); with no targets given they came from the scope and known hosts. */
+  readonly gaps?: boolean;
 }
 
 export interface ScanPlannedV1 {
@@ -90,8 +107,11 @@ export interface ScanPlannedV1 {
   readonly queuedAddresses: number;
   readonly addressesPerTask: number;
   readonly skipped: Readonly<Record<SkipReason, number>>;
-  /** Known hosts skipped in insert mode whose new host names were sent to the ledger instead. */
+  /** Known hosts skipped (covered, or known in insert mode) whose new host names were sent to the ledger instead. */
   readonly hostnameMerges: number;
+  /** Address × shard units of which only the uncovered part was queued (coverage dedup). */
+  readonly partiallyCovered?: number;
+  readonly dedup?: 'coverage' | 'none';
 }
 
 export interface QueuedTaskJson {
@@ -104,7 +124,8 @@ export interface QueuedTaskJson {
 export interface TasksQueuedV1 {
   readonly projectId: string;
   readonly scanId: string;
-  readonly reason: 'planned' | 'retry';
+  /** recalled: taken back from workers under a new attempt (a window closed, a scan policy was set). */
+  readonly reason: 'planned' | 'retry' | 'recalled';
   readonly tasks: readonly QueuedTaskJson[];
 }
 
@@ -198,6 +219,12 @@ export interface TaskOfferedV1 {
   readonly ranges: AddressRanges;
   readonly hostnames: Readonly<Record<string, readonly string[]>>;
   readonly importMode: ImportMode;
+  /** Set by the project's scan policy: nmap --max-rate for every run of this task (its share of a rate budget). */
+  readonly limits?: TaskLimitsJson;
+}
+
+export interface TaskLimitsJson {
+  readonly maxRate?: number;
 }
 
 export interface WorkerIdentityJson {
@@ -226,6 +253,8 @@ export type WorkerAnnouncedV1 = WorkerIdentityJson;
 export interface WorkerHeartbeatV1 extends WorkerIdentityJson {
   readonly running: readonly RunningTaskJson[];
   readonly heartbeatSeconds: number;
+  /** True while the emergency stop holds this worker (no task runs, none is taken). */
+  readonly stopped?: boolean;
 }
 
 export interface WorkerStoppedV1 {
@@ -256,9 +285,10 @@ const pair: Check<readonly [string, string]> = (v, p) => {
 };
 const rangesCheck = array(pair) as Check<AddressRanges>;
 const hostnamesCheck = record(array(str)) as Check<Readonly<Record<string, readonly string[]>>>;
-const shardCheck = object({ index: int, of: int, ports: optional(str) }) as Check<PortShardJson>;
+const shardCheck = object({ index: int, of: int, ports: optional(str), protocols: optional(array(literal('tcp', 'udp'))) }) as Check<PortShardJson>;
 const configCheck = record((v) => v) as Check<ScanConfigJson>;
-const counts = object({ already_running: int, already_queued: int, already_done: int, already_known: int }) as Check<Readonly<Record<SkipReason, number>>>;
+// covered is optional: plans recorded before coverage dedup do not have it.
+const counts = object({ already_running: int, already_queued: int, already_done: int, already_known: int, covered: optional(int) }) as Check<Readonly<Record<SkipReason, number>>>;
 const failure = literal(...(TASK_FAILURE_REASONS as TaskFailureReason[]));
 const taskRef = { projectId: str, scanId: str, taskId: str, attempt: int, workerId: str };
 
@@ -277,13 +307,26 @@ eventCatalogue.define<'ScanRequested', ScanRequestedV1>({
     targets: object({ ranges: rangesCheck }),
     hostnames: hostnamesCheck,
     summary: object({ provided: int, duplicatesRemoved: int, hostnamesCollapsed: int, refused: record(int), excludedByScope: int, accepted: int }),
+    dedup: optional(literal('coverage', 'none')),
+    staleAfterSeconds: optional(nullable(int)),
+    gaps: optional(bool),
   }) as Check<ScanRequestedV1>,
 });
 eventCatalogue.define<'ScanPlanned', ScanPlannedV1>({
   type: 'ScanPlanned',
   topic: S,
   schemaVersion: 1,
-  payload: object({ projectId: str, scanId: str, tasks: int, queuedAddresses: int, addressesPerTask: int, skipped: counts, hostnameMerges: int }) as Check<ScanPlannedV1>,
+  payload: object({
+    projectId: str,
+    scanId: str,
+    tasks: int,
+    queuedAddresses: int,
+    addressesPerTask: int,
+    skipped: counts,
+    hostnameMerges: int,
+    partiallyCovered: optional(int),
+    dedup: optional(literal('coverage', 'none')),
+  }) as Check<ScanPlannedV1>,
 });
 eventCatalogue.define<'TasksQueued', TasksQueuedV1>({
   type: 'TasksQueued',
@@ -292,7 +335,7 @@ eventCatalogue.define<'TasksQueued', TasksQueuedV1>({
   payload: object({
     projectId: str,
     scanId: str,
-    reason: literal('planned', 'retry'),
+    reason: literal('planned', 'retry', 'recalled'),
     tasks: array(object({ taskId: str, attempt: int, shard: shardCheck, ranges: rangesCheck })),
   }) as Check<TasksQueuedV1>,
 });
@@ -352,6 +395,7 @@ eventCatalogue.define<'TaskOffered', TaskOfferedV1>({
     ranges: rangesCheck,
     hostnames: hostnamesCheck,
     importMode: literal('insert', 'append', 'update', 'replace'),
+    limits: optional(object({ maxRate: optional(int) })),
   }) as Check<TaskOfferedV1>,
 });
 
@@ -369,6 +413,7 @@ eventCatalogue.define<'WorkerHeartbeat', WorkerHeartbeatV1>({
   payload: object({
     ...identity,
     heartbeatSeconds: int,
+    stopped: optional(bool),
     running: array(object({ taskId: str, attempt: int, projectId: str, scanId: str, startedAt: str, currentIp: nullable(str) })),
   }) as Check<WorkerHeartbeatV1>,
 });

@@ -1,9 +1,21 @@
 import { hostname } from 'node:os';
 import type { Consumer, Kafka } from 'kafkajs';
-import { decodeEnvelope, eventCatalogue, Topics, type Envelope, type IdentityEvent, type ProjectEvent, type ProjectRole } from '#events';
+import { decodeEnvelope, eventCatalogue, Topics, type Actor, type Envelope, type IdentityEvent, type ProjectEvent, type ProjectRole } from '#events';
 import { evolveIdentity, initialIdentityState, type IdentityState } from '#domain';
 import type { JsonLogger } from '../logging/json-logger.js';
 import { fetchEndOffsets, whileTopicsSettle } from '../kafka/offsets.js';
+
+export interface WebhookRecord {
+  readonly webhookId: string;
+  readonly url: string;
+  readonly events: readonly string[] | null;
+  readonly status: 'active' | 'disabled';
+  readonly createdAt: string;
+  readonly createdBy: Actor;
+  /** When the status last changed, and why when the ledger disabled it. */
+  readonly statusChangedAt: string;
+  readonly disabledReason: string | null;
+}
 
 export interface ProjectRecord {
   readonly projectId: string;
@@ -15,6 +27,7 @@ export interface ProjectRecord {
   readonly members: ReadonlyMap<string, ProjectRole>;
   readonly allow: readonly string[];
   readonly deny: readonly string[];
+  readonly webhooks: ReadonlyMap<string, WebhookRecord>;
 }
 
 /**
@@ -142,12 +155,29 @@ export class AccessView {
       case 'ProjectCreated':
         this.projectsById.set(e.payload.projectId, {
           projectId: e.payload.projectId, name: e.payload.name, comment: e.payload.comment, ownerId: e.payload.ownerId,
-          createdAt: at, updatedAt: at, members: new Map([[e.payload.ownerId, 'owner']]), allow: [], deny: [],
+          createdAt: at, updatedAt: at, members: new Map([[e.payload.ownerId, 'owner']]), allow: [], deny: [], webhooks: new Map(),
         });
         return;
       case 'ProjectDeleted':
         this.projectsById.delete(e.payload.projectId);
         return;
+      // Webhooks are the project's plumbing, not its content: they leave updatedAt alone.
+      case 'WebhookRegistered':
+      case 'WebhookRemoved':
+      case 'WebhookEnabled':
+      case 'WebhookDisabled': {
+        const p = this.projectsById.get(e.payload.projectId);
+        if (!p) return;
+        const hooks = new Map(p.webhooks);
+        const w = hooks.get(e.payload.webhookId);
+        if (e.type === 'WebhookRegistered')
+          hooks.set(e.payload.webhookId, { webhookId: e.payload.webhookId, url: e.payload.url, events: e.payload.events, status: 'active', createdAt: at, createdBy: e.actor, statusChangedAt: at, disabledReason: null });
+        else if (e.type === 'WebhookRemoved') hooks.delete(e.payload.webhookId);
+        else if (w && e.type === 'WebhookEnabled') hooks.set(w.webhookId, { ...w, status: 'active', statusChangedAt: at, disabledReason: null });
+        else if (w && e.type === 'WebhookDisabled') hooks.set(w.webhookId, { ...w, status: 'disabled', statusChangedAt: at, disabledReason: e.payload.reason });
+        this.projectsById.set(p.projectId, { ...p, webhooks: hooks });
+        return;
+      }
       default: {
         const p = this.projectsById.get(e.payload.projectId);
         if (!p) return;

@@ -92,6 +92,8 @@ export interface RebuildOptions {
   readonly onProgress?: (applied: number, total: number) => void;
   /** The live consumer's dead letters: what it skipped, the rebuild skips too, so both agree. */
   readonly deadLetters?: { readonly topic: string; readonly liveGroupId: string };
+  /** Replays only what this keeps (e.g. one project up to a moment); the rest is stepped over. Called in log order per partition. */
+  readonly select?: (event: ConsumedEvent) => boolean;
 }
 
 /** Reads a dead-letter topic to its current end and returns `${topic}|${partition}|${offset}` of one group's skips. */
@@ -181,7 +183,8 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
               // Undecodable records were dead-lettered when first consumed; the rebuild skips them the same way.
             }
             const dead = skip.has(`${batch.topic}|${batch.partition}|${m.offset}`);
-            items.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, event, ...(dead ? { deadLettered: 'dead-lettered by the live consumer' } : {}) });
+            const item: ConsumedEvent = { topic: batch.topic, partition: batch.partition, offset: m.offset, event, ...(dead ? { deadLettered: 'dead-lettered by the live consumer' } : {}) };
+            items.push(opts.select && event && !dead && !opts.select(item) ? { ...item, event: null } : item);
           }
           try {
             for (let i = 0; i < items.length; i += 1000) await runner.handle(items.slice(i, i + 1000), { topic: batch.topic, partition: batch.partition, heartbeat });

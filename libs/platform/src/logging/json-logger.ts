@@ -4,13 +4,14 @@ const LEVELS = { debug: 10, verbose: 10, info: 20, log: 20, warn: 30, error: 40,
 type Level = keyof typeof LEVELS;
 
 // Bearer tokens and our token format must never reach a log line, whatever a caller passes in.
-const SECRET_PATTERNS = [/fal_[A-Za-z0-9_-]{8,}/g, /(Bearer\s+)[^\s"']+/gi, /(password|secret|token)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi];
+const SECRET_PATTERNS = [/fal_[A-Za-z0-9_-]{8,}/g, /(Bearer\s+)[^\s"']+/gi, /(password|secret|token)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, /whsec_[A-Za-z0-9_-]{8,}/g];
 
 export function redact(text: string): string {
   let out = text;
   out = out.replace(SECRET_PATTERNS[0], 'fal_[redacted]');
   out = out.replace(SECRET_PATTERNS[1], '$1[redacted]');
   out = out.replace(SECRET_PATTERNS[2], '$1$2[redacted]');
+  out = out.replace(SECRET_PATTERNS[3], 'whsec_[redacted]');
   return out;
 }
 

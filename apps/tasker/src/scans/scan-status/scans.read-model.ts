@@ -4,6 +4,7 @@ import type { AddressRanges, RequestSummaryJson, ScanPlannedV1 } from '#events';
 import { describeRanges, scanStateOf, type ScanState, type TaskCounts } from '#domain';
 import { ORM } from '#platform';
 import { PLANNER_SCHEMA } from '../../planner/planner.schema.js';
+import { EmergencyStopView } from '../../emergency-stop/emergency-stop.view.js';
 import { FleetView } from '../../workers/fleet.view.js';
 
 const T = `${PLANNER_SCHEMA}.tasks`;
@@ -41,6 +42,7 @@ export class ScansReadModel {
   constructor(
     @Inject(ORM) private readonly orm: MikroORM,
     private readonly fleet: FleetView,
+    private readonly emergencyStop: EmergencyStopView,
   ) {}
 
   private em() {
@@ -119,6 +121,7 @@ export class ScansReadModel {
     );
     return {
       ...this.shape(row, counts.get(scanId)),
+      waiting: await this.waiting(row),
       config: row.config,
       running: running.map((r) => {
         const current = this.fleet.member(r.worker_id)?.running.find((t) => t.taskId === r.task_id && t.attempt === r.attempt)?.currentIp ?? null;
@@ -136,6 +139,17 @@ export class ScansReadModel {
       }),
       failures: failures.map((f) => ({ taskId: f.task_id, targets: describeRanges(f.ranges), attempts: f.attempt, error: f.last_error, at: iso(f.finished_at) })),
     };
+  }
+
+  /** Tasks of the scan that the dispatch rule holds back, and why (emergency stop, window, budget). */
+  private async waiting(row: ScanRow): Promise<{ tasks: number; reason: string } | null> {
+    const em = this.em();
+    const [{ n }] = await em.execute<{ n: string }[]>(`select count(*) as n from ${T} where scan_id = ? and held and state = 'queued'`, [row.scan_id]);
+    if (Number(n) === 0) return null;
+    const stop = this.emergencyStop.state;
+    if (stop.active) return { tasks: Number(n), reason: `waiting: emergency stop since ${stop.since}` };
+    const [d] = await em.execute<{ waiting: string | null }[]>(`select waiting from ${PLANNER_SCHEMA}.project_dispatch where project_id = ?`, [row.project_id]);
+    return { tasks: Number(n), reason: d?.waiting ?? 'waiting: dispatch' };
   }
 
   async list(projectId: string, q: ListQuery) {

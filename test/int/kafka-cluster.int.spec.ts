@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
+import { Topics, type Envelope } from '#events';
+import { JsonLogger, createKafka, ensureTopics, EventConsumer, EventPublisher, MemoryAttemptStore } from '#platform';
+import { eventually, kafkaEnv, quietLogger, testPrefix } from '../support/stack.js';
+import { projectCreated } from '../support/events.js';
+
+// A three-node KRaft cluster started by scripts/stack.sh --cluster, on its own ports and folder (the
+// test stack is left alone). One broker is SIGKILLed while events are published, comes back, then
+// another one is killed: every event is read back once, none lost, none doubled.
+const dir = join(process.cwd(), '.stack-cluster-test');
+const KAFKA_PORT = 39092;
+const brokers = [0, 1, 2].map((i) => `127.0.0.1:${KAFKA_PORT + 2 * i}`).join(',');
+const stackEnv = { FALCORIA_STACK_DIR: dir, KAFKA_PORT: String(KAFKA_PORT), KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1), FALCORIA_EXTERNAL_PG: '1' };
+
+function stack(...args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['scripts/stack.sh', ...args], {
+      env: { ...process.env, KAFKA_BROKERS: undefined, FALCORIA_KAFKA_BROKERS_COUNT: undefined, ...stackEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+async function ok(...args: string[]): Promise<string> {
+  const r = await stack(...args);
+  if (r.code !== 0) throw new Error(`stack.sh ${args.join(' ')} failed:\n${r.out}`);
+  return r.out;
+}
+
+describe('a three-broker cluster from stack.sh --cluster', () => {
+  const prefix = testPrefix();
+  const topic = prefix + Topics.projects.name;
+  let kafka: Kafka;
+  let admin: Admin;
+  let publisher: EventPublisher;
+
+  /** Every partition of the topic has all three replicas in sync again. */
+  const fullyInSync = () =>
+    eventually(
+      async () => (await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => ({ topics: [] }))).topics[0]?.partitions.map((p) => p.isr.length) ?? [],
+      (isr) => isr.length > 0 && isr.every((n) => n === 3),
+      90000,
+    );
+
+  beforeAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    const out = await ok('start', '--cluster');
+    expect(out).toContain(`kafka cluster of 3 nodes: ${brokers}`);
+    const env = kafkaEnv(prefix);
+    env.KAFKA_BROKERS = brokers;
+    kafka = createKafka(env, 'cluster-test', new JsonLogger('dbg', 'debug', (l) => process.stderr.write(l + '\n')));
+    admin = kafka.admin();
+    await admin.connect();
+    await eventually(async () => (await admin.describeCluster().catch(() => ({ brokers: [] }))).brokers.length, (n) => n === 3, 60000);
+  });
+
+  afterAll(async () => {
+    await publisher?.disconnect().catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
+    await stack('stop');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('status names every node; the stack dir remembers the cluster', async () => {
+    const out = await ok('status');
+    expect(out).toMatch(/kafka-1 +running +127\.0\.0\.1:39092/);
+    expect(out).toMatch(/kafka-2 +running +127\.0\.0\.1:39094/);
+    expect(out).toMatch(/kafka-3 +running +127\.0\.0\.1:39096/);
+    expect((await stack('kill-broker', '4')).out).toContain('node 4 does not exist: this cluster has nodes 1..3');
+  });
+
+  it('ensureTopics sees three brokers: three replicas and min.insync.replicas=2', async () => {
+    await ensureTopics(kafka, { prefix });
+    const meta = await admin.fetchTopicMetadata({ topics: [topic, prefix + Topics.ledger.name] });
+    for (const t of meta.topics) for (const p of t.partitions) expect(p.replicas).toHaveLength(3);
+    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'retention.ms'] }] });
+    const byName = Object.fromEntries(configs.resources[0].configEntries.map((c) => [c.configName, c.configValue]));
+    expect(byName).toEqual({ 'min.insync.replicas': '2', 'retention.ms': '-1' });
+  });
+
+  it('loses and doubles nothing while one broker at a time is killed and restarted', async () => {
+    publisher = new EventPublisher(kafka, prefix);
+    await publisher.connect();
+    const sent: Envelope[] = [];
+    const publish = async (round: string, n: number) => {
+      for (let b = 0; b < n; b += 50) {
+        const batch = Array.from({ length: 50 }, (_, i) => projectCreated(`${round}-${b + i}`));
+        await publisher.publish(batch); // acks=all: resolves once the in-sync replicas (≥ 2) hold it
+        sent.push(...batch);
+      }
+    };
+
+    await publish('before', 100);
+    process.stderr.write('KILL 2\n');
+    expect(await ok('kill-broker', '2')).toContain('kafka node 2 killed');
+    await publish('node2-down', 300).catch((e) => { process.stderr.write('ERR ' + e.stack + '\n'); throw e; });
+    process.stderr.write('PUBLISHED\n');
+    await ok('start-broker', '2');
+    await fullyInSync();
+    expect(await ok('kill-broker', '1')).toContain('kafka node 1 killed');
+    await publish('node1-down', 300);
+
+    // Read everything back through the platform's consumer, with node 1 still down.
+    const seen = new Map<string, number>();
+    const consumer = new EventConsumer(kafka, {
+      groupId: `${prefix}cluster-reader`,
+      topics: [topic],
+      handler: async (batch) => {
+        for (const e of batch) if (e.event) seen.set(e.event.eventId, (seen.get(e.event.eventId) ?? 0) + 1);
+      },
+      attempts: new MemoryAttemptStore(),
+      maxAttempts: 3,
+      deadLetterTopic: prefix + Topics.deadLetters.name,
+      publisher,
+      logger: quietLogger(),
+      fromBeginning: true,
+    });
+    await consumer.start();
+    try {
+      await eventually(async () => seen.size, (n) => n >= sent.length, 90000);
+    } finally {
+      await consumer.stop();
+    }
+    expect(sent).toHaveLength(700);
+    expect(new Set(seen.keys())).toEqual(new Set(sent.map((e) => e.eventId)));
+    expect([...seen.values()].filter((n) => n > 1)).toEqual([]);
+
+    await ok('start-broker', '1');
+    await fullyInSync();
+  });
+});
