@@ -1,5 +1,8 @@
 import { call, startLedgerApp, upload, type RunningApp } from '../support/ledger-app.js';
 import { nmapReport } from '../support/nmap-fixtures.js';
+import { randomUUID } from 'node:crypto';
+import type { Envelope, HostObservedV1 } from '#events';
+import { PUBLISHER, type EventPublisher } from '#platform';
 import { eventually } from '../support/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,6 +121,25 @@ describe('the scope as of any moment, and replay for audit', () => {
     expect(unknown.status).toBe(404);
     const exp = await call(s.url, 'GET', `/projects/${projectId}/export?format=json&asOf=nope`, s.adminToken);
     expect(exp.status).toBe(400);
+  });
+
+  it('reads and diffs "as of <scan id>" from worker results', async () => {
+    const scanId = randomUUID();
+    const payload: HostObservedV1 = {
+      projectId, mode: 'update', trackHistory: true, source: { kind: 'task', taskId: randomUUID(), scanId, workerId: 'w-test' },
+      run: { scanner: 'nmap', version: '7.93', args: 'nmap -sS -p 3306 10.2.0.9' }, coverage: { tcp: [[3306, 3306]] }, observedAt: new Date().toISOString(),
+      host: { ip: '10.2.0.9', addresses: [{ addr: '10.2.0.9', addrtype: 'ipv4' }], hostnames: [], status: { state: 'up', reason: 'syn-ack' }, ports: [{ protocol: 'tcp', port: 3306, state: { state: 'open', reason: 'syn-ack' }, service: { name: 'mysql', cpes: [] }, scripts: [] }], extraPorts: [], hostScripts: [] },
+    };
+    const e: Envelope<'HostObserved', HostObservedV1> = { eventId: randomUUID(), type: 'HostObserved', schemaVersion: 1, key: projectId, occurredAt: new Date().toISOString(), correlationId: scanId, causationId: null, actor: { kind: 'worker', id: 'w-test' }, payload };
+    await s.app.get<EventPublisher>(PUBLISHER).publish([e]);
+    await eventually(async () => (await call(s.url, 'GET', `/projects/${projectId}/hosts?asOf=${scanId}`, s.adminToken)).status, (st) => st === 200);
+    const then = await call(s.url, 'GET', `/projects/${projectId}/hosts?asOf=${scanId}`, s.adminToken);
+    expect(then.body.items.map((h: any) => h.ip)).toContain('10.2.0.9');
+    const before = await call(s.url, 'GET', `/projects/${projectId}/hosts?asOf=${imports[2]}`, s.adminToken);
+    expect(before.body.items.map((h: any) => h.ip)).not.toContain('10.2.0.9');
+    const diff = await call(s.url, 'GET', `/projects/${projectId}/diff?from=${imports[2]}&to=${scanId}`, s.adminToken);
+    expect(diff.status).toBe(200);
+    expect(diff.body.hostsAppeared).toEqual(['10.2.0.9']);
   });
 
   it('replays the log up to a moment into a scratch schema whose checksum equals the as-of view', async () => {

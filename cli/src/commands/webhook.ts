@@ -49,7 +49,7 @@ export function webhookCommand(io: Io): Command {
           if (ctx.json) return ctx.printer.json(w);
           ctx.printer.success(`Webhook ${w.id} added to '${p.name}': ${w.url}${w.events ? ` (${w.events.join(', ')})` : ''}.`);
           if (!secret) {
-            // The secret alone on stdout (easy to capture); the warning on stderr.
+            // The secret on a line of its own (easy to capture); the warning on stderr.
             ctx.printer.warn('The signing secret is shown once and cannot be recovered; store it now.');
             ctx.printer.line(w.secret);
           }

@@ -11,7 +11,7 @@ import { unpackState } from '../projection/state-codec.js';
 import { readChangeFeed, toChange, type HistoryRow } from './change-feed.js';
 
 export class DiffQueryDto {
-  @Matches(/^(\d{1,5}[smhdw]|[0-9a-f-]{36}|\d{4}-\d{2}-\d{2}T[^ ]+|\d{4}-\d{2}-\d{2})$/, { message: 'from must be a time (ISO 8601), a duration like 7d or 12h, or an import id' })
+  @Matches(/^(\d{1,5}[smhdw]|[0-9a-f-]{36}|\d{4}-\d{2}-\d{2}T[^ ]+|\d{4}-\d{2}-\d{2})$/, { message: 'from must be a time (ISO 8601), a duration like 7d or 12h, or an import or scan id' })
   from!: string;
 
   @IsOptional() @Matches(/^([0-9a-f-]{36}|\d{4}-\d{2}-\d{2}T[^ ]+|\d{4}-\d{2}-\d{2}|now)$/, { message: 'to must be a time (ISO 8601), an import id, or now' })
@@ -68,7 +68,15 @@ export class AuditHttpController {
     if (d) return new Date(now.getTime() - Number(d[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[d[2] as 's']! * 1000);
     if (/^[0-9a-f-]{36}$/.test(v)) {
       const rows = await this.orm.em.fork().execute<{ completed_at: Date | null }[]>(`select completed_at from ledger.imports where id = ? and project_id = ?`, [v, projectId]);
-      if (!rows.length) throw new NotFoundException(`import ${v} not found in this project`);
+      if (!rows.length) {
+        // A scan: right after its last result was applied, on the project's clock.
+        const scan = await this.orm.em.fork().execute<{ at: Date }[]>(
+          `select at from ledger.source_cuts where project_id = ? and source_id = ?`,
+          [projectId, `scan:${v}`],
+        );
+        if (scan.length) return new Date(scan[0].at);
+        throw new NotFoundException(`no import or scan ${v} in this project`);
+      }
       if (!rows[0].completed_at) throw new BadRequestException(`import ${v} has not been applied yet`);
       return new Date(rows[0].completed_at);
     }

@@ -50,7 +50,7 @@ class LedgerBatch {
   /** Each project's clock: the running maximum of its host events' times (see advanceClock). */
   private readonly clocks = new Map<string, string | null>();
   /** The last position of each import or scan, so "as of <import id>" finds its cut. */
-  private readonly cuts = new Map<string, { project_id: string; source_id: string; pos: string }>();
+  private readonly cuts = new Map<string, { project_id: string; source_id: string; pos: string; at: string }>();
   private history: Record<string, unknown>[] = [];
   private readonly provenance = new Map<string, Record<string, unknown>>();
   private trail: Record<string, unknown>[] = [];
@@ -95,7 +95,7 @@ class LedgerBatch {
     this.clocks.set(projectId, at);
     this.trail.push({ project_id: projectId, ip, event_id: e.eventId, type: e.type, occurred_at: e.occurredAt, event: e, pos, at, source_id: sourceId });
     this.lastPos.set(`${projectId}|${ip}`, pos);
-    if (sourceId) this.cuts.set(`${projectId}|${sourceId}`, { project_id: projectId, source_id: sourceId, pos });
+    if (sourceId) this.cuts.set(`${projectId}|${sourceId}`, { project_id: projectId, source_id: sourceId, pos, at });
   }
 
   observe(e: Envelope<'HostObserved', HostObservedV1>, pos: string): void {
@@ -194,8 +194,8 @@ class LedgerBatch {
     }
     if (this.cuts.size) {
       await sql(em,
-        `insert into source_cuts (project_id, source_id, pos) select project_id, source_id, pos from json_to_recordset(?::json) as x(project_id text, source_id text, pos bigint)
-         on conflict (project_id, source_id) do update set pos = greatest(source_cuts.pos, excluded.pos)`,
+        `insert into source_cuts (project_id, source_id, pos, at) select project_id, source_id, pos, at from json_to_recordset(?::json) as x(project_id text, source_id text, pos bigint, at timestamptz)
+         on conflict (project_id, source_id) do update set pos = excluded.pos, at = excluded.at`,
         [JSON.stringify([...this.cuts.values()])],
       );
       this.cuts.clear();

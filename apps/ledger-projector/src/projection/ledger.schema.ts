@@ -112,5 +112,5 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
   `create index host_events_by_clock on host_events(project_id, at, pos)`,
   `alter table hosts add column first_pos bigint, add column last_pos bigint`,
   `create index hosts_by_inet on hosts(project_id, (ip::inet))`,
-  `create table source_cuts (project_id text not null, source_id text not null, pos bigint not null, primary key (project_id, source_id))`,
+  `create table source_cuts (project_id text not null, source_id text not null, pos bigint not null, at timestamptz not null, primary key (project_id, source_id))`,
 ];
