@@ -578,8 +578,18 @@ function emptyDraft(obs: HostObservedV1, stamp: Stamp, sourceId: string): Draft 
   };
 }
 
+/** A deep copy of plain JSON-like data; structuredClone's serialiser made it most of a rescan's fold time. */
+function deepCopy(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(deepCopy);
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k in o) out[k] = deepCopy(o[k]);
+  return out;
+}
+
 function clone(state: HostState): Draft {
-  return structuredClone(state) as unknown as Draft;
+  return deepCopy(state) as Draft;
 }
 
 function fact<T>(value: T, stamp: Stamp): Fact<T> {
