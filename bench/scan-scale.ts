@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import kafkajs from 'kafkajs';
 import { createNetnsLan, lanUnavailableReason, sweepStaleLans, type Lan } from './netns-lan.js';
-import { api, brokers, freePort, percentile, sleep, startStack, startTasker, withDb, type Stack } from './scan-harness.js';
+import { api, brokers, freePort, sleep, startStack, startTasker, withDb, type Stack } from './scan-harness.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -191,6 +191,8 @@ interface Result {
   taskSecondsTotal: number;
   meanTaskSeconds: number;
   idealWallSeconds: number;
+  /** Offers stay on their partition's worker: the busiest worker's share bounds the wall. */
+  busiestWorkerSeconds: number;
   tasksPerWorker: number[];
   partitionsPerWorker: number[];
   workerCpuSeconds: number;
@@ -262,6 +264,7 @@ async function measure(stack: Stack, tasker: { url: string; child: ChildProcess 
       taskSecondsTotal,
       meanTaskSeconds: runs.length ? taskSecondsTotal / runs.length : NaN,
       idealWallSeconds: taskSecondsTotal / (workers * slots),
+      busiestWorkerSeconds: runs.length ? ((Math.max(...perWorker.values()) / slots) * taskSecondsTotal) / runs.length : NaN,
       tasksPerWorker: [...perWorker.values()].sort((a, b) => b - a),
       partitionsPerWorker,
       workerCpuSeconds,
@@ -311,15 +314,18 @@ try {
 }
 
 if (results.length) {
-  const median = (w: number) => percentile(results.filter((r) => r.workers === w).map((r) => r.wallSeconds), 50);
+  const median = (w: number) => {
+    const xs = results.filter((r) => r.workers === w).map((r) => r.wallSeconds).sort((a, b) => a - b);
+    return (xs[(xs.length - 1) >> 1] + xs[xs.length >> 1]) / 2;
+  };
   const base = median(Math.min(...workerCounts));
   for (const r of results) r.speedup = base / r.wallSeconds;
   console.log(`\n${hosts} namespace hosts, ports ${ports}${services ? `, phase 2 with ${bannerDelayMs} ms banner delay` : ', phase 1 only'}, ${slots} slot(s) per worker`);
-  console.log('| round | workers | tasks | wall | speed-up | ideal wall | mean task | tasks per worker | partitions per worker | CPU workers+nmap | CPU tasker+ledger | load 1 min (start → end) |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|');
+  console.log('| round | workers | tasks | wall | speed-up | even spread | busiest worker | mean task | tasks per worker | partitions per worker | CPU workers+nmap | CPU tasker+ledger | load 1 min (start → end) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|');
   for (const r of results) {
     console.log(
-      `| ${r.round} | ${r.workers} | ${r.tasks} | ${r.wallSeconds.toFixed(1)} s | ${r.speedup!.toFixed(2)}× | ${r.idealWallSeconds.toFixed(1)} s | ${r.meanTaskSeconds.toFixed(2)} s | ${r.tasksPerWorker.join('/')} | ${r.partitionsPerWorker.join('/')} | ${r.workerCpuSeconds.toFixed(1)} s | ${r.appsCpuSeconds.toFixed(1)} s | ${r.load1AtStart.toFixed(2)} → ${r.load1AtEnd.toFixed(2)} |`,
+      `| ${r.round} | ${r.workers} | ${r.tasks} | ${r.wallSeconds.toFixed(1)} s | ${r.speedup!.toFixed(2)}× | ${r.idealWallSeconds.toFixed(1)} s | ${r.busiestWorkerSeconds.toFixed(1)} s | ${r.meanTaskSeconds.toFixed(2)} s | ${r.tasksPerWorker.join('/')} | ${r.partitionsPerWorker.join('/')} | ${r.workerCpuSeconds.toFixed(1)} s | ${r.appsCpuSeconds.toFixed(1)} s | ${r.load1AtStart.toFixed(2)} → ${r.load1AtEnd.toFixed(2)} |`,
     );
   }
   if (rounds > 1) {

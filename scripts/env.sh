@@ -28,7 +28,21 @@ local_kafka_brokers() {
 }
 # A user's own services win over the local stack.
 export KAFKA_BROKERS="${KAFKA_BROKERS:-$(local_kafka_brokers)}"
-export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:$PG_PORT/falcoria}"
+# The apps reach the local PostgreSQL as a least-privilege role that stack.sh start creates (password
+# in the stack dir); until it exists, and for the stack's own chores, as the postgres superuser.
+export PG_APP_USER="${PG_APP_USER:-falcoria_app}"
+export FALCORIA_PG_APP_PASSWORD_FILE="$FALCORIA_STACK_DIR/app-db.password"
+if [ -z "${DATABASE_URL:-}" ] || [ -n "${FALCORIA_LOCAL_DATABASE_URL:-}" ]; then
+  export FALCORIA_LOCAL_DATABASE_URL=1
+  if [ -z "${FALCORIA_EXTERNAL_PG:-}" ] && [ -s "$FALCORIA_PG_APP_PASSWORD_FILE" ]; then
+    DATABASE_URL="postgres://$PG_APP_USER:$(cat "$FALCORIA_PG_APP_PASSWORD_FILE")@127.0.0.1:$PG_PORT/falcoria"
+  else
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/falcoria"
+  fi
+fi
+export DATABASE_URL
+# DATABASE_URL without its password, for messages.
+shown_database_url() { printf '%s' "$DATABASE_URL" | sed -E 's#^(postgres(ql)?://[^:/@]+):[^@]*@#\1:***@#'; }
 
 log() { printf '[falcoria] %s\n' "$*" >&2; }
 die() { printf '[falcoria] error: %s\n' "$*" >&2; exit 1; }

@@ -31,5 +31,22 @@ if [ -z "${FALCORIA_EXTERNAL_PG:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >
   apt_install postgresql
 fi
 
+# `setup.sh --test` (what npm test runs) also brings the tools that read the nmap XML export back:
+# nmap's own ndiff, xmllint against nmap's DTD, and python-libnmap in a project-local venv.
+if [ "${1:-}" = --test ]; then
+  command -v ndiff >/dev/null || apt_install ndiff
+  command -v xmllint >/dev/null || apt_install libxml2-utils
+  PYENV_DIR="$FALCORIA_CACHE_DIR/pyenv" LIBNMAP_VERSION=0.7.3
+  if ! "$PYENV_DIR/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('python-libnmap') != '$LIBNMAP_VERSION')" 2>/dev/null; then
+    command -v python3 >/dev/null || apt_install python3
+    python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+    log "installing python-libnmap $LIBNMAP_VERSION into $PYENV_DIR"
+    rm -rf "$PYENV_DIR"
+    python3 -m venv "$PYENV_DIR" || die "python3 -m venv $PYENV_DIR failed"
+    "$PYENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "python-libnmap==$LIBNMAP_VERSION" \
+      || die "pip install python-libnmap==$LIBNMAP_VERSION failed (PyPI unreachable?): the export read-back test needs it"
+  fi
+fi
+
 log "building"
 npm run -s build >/dev/null || die "build failed"

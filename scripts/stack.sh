@@ -157,7 +157,8 @@ launch_node() { # N
 
 wait_node() { # N
   local n="$1" port; port="$(kafka_port_of "$n")"
-  wait_port "$port" 60 || die "kafka node $n did not open 127.0.0.1:$port within 60 s (see $(node_logdir "$n")/kafka-$n.out and kafka.log)"
+  # Three JVMs starting at once on a small, busy machine can take a while.
+  wait_port "$port" "${KAFKA_START_SECONDS:-150}" || die "kafka node $n did not open 127.0.0.1:$port within ${KAFKA_START_SECONDS:-150} s (see $(node_logdir "$n")/kafka-$n.out and kafka.log; KAFKA_START_SECONDS waits longer)"
   log "kafka node $n up on 127.0.0.1:$port (pid $(cat "$(node_pidf "$n")"))"
 }
 
@@ -209,10 +210,10 @@ pg_bin() {
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 start_pg() {
-  if [ -n "${FALCORIA_EXTERNAL_PG:-}" ]; then log "using external PostgreSQL at $DATABASE_URL"; return 0; fi
+  if [ -n "${FALCORIA_EXTERNAL_PG:-}" ]; then log "using external PostgreSQL at $(shown_database_url)"; return 0; fi
   local bin; bin="$(pg_bin)"
   if [ -f "$PG_DATA/postmaster.pid" ] && as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
-    log "postgres already running on 127.0.0.1:$PG_PORT"; return 0
+    log "postgres already running on 127.0.0.1:$PG_PORT"; ensure_app_db "$bin"; return 0
   fi
   port_in_use "$PG_PORT" && die "port $PG_PORT is in use by another process: set PG_PORT, or DATABASE_URL with FALCORIA_EXTERNAL_PG=1 to use that server"
   mkdir -p "$PG_DATA" "$PG_SOCK" "$FALCORIA_LOG_DIR"
@@ -225,11 +226,60 @@ start_pg() {
   as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$FALCORIA_LOG_DIR/postgres.log" -w -t 60 \
     -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${PG_FSYNC:-on} -c shared_buffers=256MB" start >/dev/null \
     || die "postgres did not start (see $FALCORIA_LOG_DIR/postgres.log)"
-  local db; db="${DATABASE_URL##*/}"; db="${db%%\?*}"
-  if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "select 1 from pg_database where datname='$db'" postgres | grep -q 1; then
+  ensure_app_db "$bin"
+  log "postgres up on 127.0.0.1:$PG_PORT (database $(app_db_name), role $PG_APP_USER)"
+}
+
+app_db_name() { local db="${DATABASE_URL##*/}"; echo "${db%%\?*}"; }
+
+# The database, and the role the apps connect as: it logs in with a generated password, owns the
+# schemas it creates in that one database and nothing else (not a superuser, cannot create
+# databases or roles). The stack itself administers the server as the postgres superuser.
+ensure_app_db() { # pg-bin
+  local bin="$1" db; db="$(app_db_name)"
+  local psql=("$bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)
+  if ! "${psql[@]}" -tAc "select 1 from pg_database where datname='$db'" postgres | grep -q 1; then
     "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"
   fi
-  log "postgres up on 127.0.0.1:$PG_PORT (database $db)"
+  if [ ! -s "$FALCORIA_PG_APP_PASSWORD_FILE" ]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$FALCORIA_PG_APP_PASSWORD_FILE")
+  fi
+  # Schemas (and their tables, views, sequences, functions, types) the apps created as postgres
+  # before this role existed become the role's, so its migrations can alter them.
+  "${psql[@]}" -d "$db" -v user="$PG_APP_USER" -v pw="$(cat "$FALCORIA_PG_APP_PASSWORD_FILE")" -v db="$db" >/dev/null <<'SQL' || die "could not set up the role $PG_APP_USER in database $db (see the error above)"
+select format('create role %I', :'user') where not exists (select 1 from pg_roles where rolname = :'user') \gexec
+alter role :"user" with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls password :'pw';
+grant connect, create, temporary on database :"db" to :"user";
+create temp table app_schemas as
+  select oid, nspname, pg_get_userbyid(nspowner) as owner from pg_namespace
+   where nspname !~ '^pg_' and nspname not in ('public', 'information_schema');
+select format('alter schema %I owner to %I', nspname, :'user') from app_schemas where owner = 'postgres' \gexec
+select format('alter %s %s owner to %I', case c.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'S' then 'sequence' when 'f' then 'foreign table' else 'table' end, c.oid::regclass, :'user')
+  from pg_class c join app_schemas s on s.oid = c.relnamespace
+ where pg_get_userbyid(c.relowner) = 'postgres' and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+   and not (c.relkind = 'S' and exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i'))) \gexec
+select format('alter routine %s owner to %I', p.oid::regprocedure, :'user')
+  from pg_proc p join app_schemas s on s.oid = p.pronamespace where pg_get_userbyid(p.proowner) = 'postgres' \gexec
+select format('alter type %s owner to %I', t.oid::regtype, :'user')
+  from pg_type t join app_schemas s on s.oid = t.typnamespace
+ where pg_get_userbyid(t.typowner) = 'postgres' and t.typtype in ('e', 'd', 'r', 'm') \gexec
+SQL
+  ensure_pg_hba "$bin"
+}
+
+# Passwords count for every role but the superuser, which stays trusted on loopback for the stack
+# scripts and the tests (they create a database per test file).
+ensure_pg_hba() { # pg-bin
+  local hba="$PG_DATA/pg_hba.conf"
+  grep -q '^# falcoria: managed by scripts/stack.sh' "$hba" 2>/dev/null && return 0
+  cat >"$hba" <<'HBA'
+# falcoria: managed by scripts/stack.sh
+# TYPE  DATABASE  USER      ADDRESS        METHOD
+local   all       all                      trust
+host    all       postgres  127.0.0.1/32   trust
+host    all       all       127.0.0.1/32   scram-sha-256
+HBA
+  "$1/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc 'select pg_reload_conf()' postgres >/dev/null
 }
 
 stop_pidfile() { # name pidfile seconds

@@ -8,6 +8,8 @@ cd "$ROOT"
 bash scripts/setup.sh
 ensure_node
 bash scripts/stack.sh start
+# Again: the stack has now made the apps' database role (DATABASE_URL switches to it).
+. scripts/env.sh
 
 start_app() { # name entry port-var port
   local name="$1" entry="$2" pidf="$FALCORIA_RUN_DIR/app-$1.pid"
@@ -48,7 +50,7 @@ Falcoria is up.
   tasker API   http://127.0.0.1:$TASKER_PORT   (OpenAPI: /docs)
   worker       http://127.0.0.1:$WORKER_PORT/ready
   Kafka        $KAFKA_BROKERS
-  PostgreSQL   $DATABASE_URL
+  PostgreSQL   $(shown_database_url)
   logs         $FALCORIA_LOG_DIR
 ${TOKEN_LINE:+$TOKEN_LINE
 }Stop everything with: npm stop

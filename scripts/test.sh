@@ -9,7 +9,7 @@ export KAFKA_BROKERS="${TEST_KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --test || exit 1
 ensure_node
 bash scripts/stack.sh start || exit 1
 

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { Resolver } from '#domain';
-import { createHttpApp } from '#platform';
+import { createHttpApp, createOrm } from '#platform';
 import { startLedgerApp, type RunningApp } from '../support/ledger-app.js';
 import { eventually } from '../support/stack.js';
 import { falcli, profileFor, tempDir, type CliRun } from '../support/cli.js';
@@ -118,6 +118,30 @@ describe('falcli: scans and workers', () => {
     expect((await run(['scan', 'show', '00000000-0000-4000-8000-000000000000'])).code).toBe(4);
   });
 
+  it('project policy set/show/clear and the emergency stop: scan stop --all --now, scan resume --all', async () => {
+    const set = ok(await run(['project', 'policy', 'set', '--budget', '127.0.0.0/8:1:200', '--window', '22:00-06:00', '--tz', 'Europe/Berlin']));
+    expect(set).toContain("Scan policy of project 'scans' set.");
+    expect(set).toMatch(/window +: 22:00-06:00 Europe\/Berlin \((open|closed) now/);
+    expect(set).toMatch(/127\.0\.0\.0\/8 +1 +200 +0 +0/);
+    expect(json(await run(['project', 'policy', 'show', '--json'])).policy).toEqual({ budgets: [{ cidr: '127.0.0.0/8', maxHosts: 1, maxPps: 200 }], window: { start: '22:00', end: '06:00', timeZone: 'Europe/Berlin' } });
+    const bad = await run(['project', 'policy', 'set', '--budget', '127.0.0.0/33:1']);
+    expect(bad.code).toBe(6);
+    expect(bad.stderr).toContain('budgets[0].cidr');
+    ok(await run(['project', 'policy', 'clear']));
+    expect(json(await run(['project', 'policy', 'show', '--json'])).policy).toEqual({ budgets: [], window: null });
+
+    expect((await run(['scan', 'stop', '--all'])).code).toBe(2);
+    const stop = ok(await run(['scan', 'stop', '--all', '--now', '--reason', 'cli e2e', '--yes']));
+    expect(stop).toMatch(/Emergency stop active since \S+ \(by admin\)/);
+    const held = json(await run(['scan', 'start', '--hosts', '127.0.0.45', '-c', 'scan.yaml', '--json']));
+    const status = ok(await run(['scan', 'status', held.scanId]));
+    expect(status).toMatch(/1 task\(s\) waiting: emergency stop since /);
+    const workers = await run(['workers']);
+    expect(workers.stderr).toContain('Emergency stop active since');
+    expect(ok(await run(['scan', 'resume', '--all']))).toContain('Emergency stop released');
+    ok(await run(['scan', 'cancel', held.scanId]));
+  });
+
   it('with a worker, scan start --wait follows the scan to the end and the host lands in the ledger', async () => {
     worker = spawn(process.execPath, ['dist/apps/worker/src/main.js'], {
       env: { ...process.env, KAFKA_TOPIC_PREFIX: ledger.prefix, WORKER_ID: 'cli-e2e-w1', WORKER_PORT: String(await freePort('127.0.0.1')), WORKER_HEARTBEAT_SECONDS: '1', LOG_LEVEL: 'warn' },
@@ -136,5 +160,22 @@ describe('falcli: scans and workers', () => {
     expect(r.stdout).toMatch(/\[\+\] Scan \S+ finished\.\n$/);
     const hosts = await eventually(async () => (await run(['project', 'ips', 'list', '--json'])).stdout, (out) => out.includes('127.0.0.41'), 30000);
     expect(JSON.parse(hosts)[0]).toMatchObject({ ip: '127.0.0.41', ports: [{ port, state: 'open' }] });
+  });
+
+  it('scan start --gaps without targets takes the scope and the known hosts and skips what is covered', async () => {
+    // 127.0.0.41 was scanned on `port` above; the scope's 127.0.0.0/8 is too large to list and is counted as refused.
+    const orm = await createOrm(ledger.databaseUrl, 1);
+    await eventually(() => orm.em.fork().execute(`select 1 from tasker_ledger.coverage where ip = '127.0.0.41'`), (rows) => rows.length === 1, 30000);
+    await orm.close();
+    // Another profile than above, so not a resume of that command (already_done): coverage alone skips it.
+    const r = await run(['scan', 'start', '--gaps', '-c', 'scan.yaml', '--scan-profile', 'fast']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Skipped as covered +: 1\n/);
+    expect(r.stdout).toMatch(/Dedup +: coverage \(gaps: scope and known hosts\)/);
+    expect(r.stdout).toMatch(/Accepted +: 1\n/);
+    expect(r.stdout).toMatch(/Tasks +: 0\n/);
+    const j = json(await run(['scan', 'start', '--gaps', '-c', 'scan.yaml', '--scan-profile', 'fast', '--json']));
+    expect(j).toMatchObject({ status: 'done', targetsFrom: { knownHosts: 1, scopeEntries: 1, leftOut: [] }, summary: { dedup: 'coverage', skipped: { covered: 1 }, partiallyCovered: 0 } });
+    expect((await run(['scan', 'start', '--gaps', '--rescan'])).code).toBe(2);
   });
 });

@@ -72,16 +72,21 @@ describe('every tasker route × every kind of caller', () => {
 
   it('reads every route from the routing table, and every route declares its access rule', () => {
     expect(routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+      'GET /emergency-stop',
       'GET /health',
       'GET /profiles',
+      'GET /projects/:projectId/scan-policy',
       'GET /projects/:projectId/scans',
       'GET /projects/:projectId/scans/:scanId',
       'GET /ready',
       'GET /workers',
+      'POST /emergency-stop',
+      'POST /emergency-stop/release',
       'POST /projects/:projectId/scans',
       'POST /projects/:projectId/scans/:scanId/cancel',
       'POST /projects/:projectId/scans/cancel',
       'POST /projects/:projectId/scans/cancel-ips',
+      'PUT /projects/:projectId/scan-policy',
     ]);
     expect(routes.filter((r) => !r.access).map((r) => r.handler)).toEqual([]);
     for (const r of routes) if (r.access?.kind === 'action') expect(Object.keys(ACTION_POLICY)).toContain(r.access.action);

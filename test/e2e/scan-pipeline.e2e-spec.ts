@@ -5,8 +5,9 @@ import type { INestApplication } from '@nestjs/common';
 import type { Consumer, Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, Topics, type Envelope, type HostObservedV1, type TaskCompletedV1, type TaskFailedV1, type TaskStartedV1 } from '#events';
 import type { Resolver } from '#domain';
-import { createHttpApp, createKafka } from '#platform';
-import { call, startLedgerApp, type RunningApp } from '../support/ledger-app.js';
+import { createHttpApp, createKafka, createOrm } from '#platform';
+import { call, startLedgerApp, upload, type RunningApp } from '../support/ledger-app.js';
+import { nmapReport } from '../support/nmap-fixtures.js';
 import { createNetnsHost, netnsAvailable, type NetnsHost } from '../support/netns.js';
 import { eventually, kafkaEnv } from '../support/stack.js';
 
@@ -240,6 +241,37 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     expect(failed[0].payload).toMatchObject({ reason: 'cancelled', retryable: false, workerId: 'e2e-w2' });
     expect((await status(r.body.scanId)).body).toMatchObject({ status: 'cancelled', counts: { cancelled: 1 } });
     expect(of<HostObservedV1>('HostObserved', (p) => p.host.ip === '127.0.0.41')).toEqual([]);
+  });
+
+  it('coverage dedup: after an import of 1-1000/tcp, nmap scans 1001-2000 only for a 1-2000 request, and asking again queues nothing', async () => {
+    const ip = '127.0.0.51';
+    if (workers.size === 0) await startWorker('e2e-cov'); // when run on its own
+    const listener = createServer((c) => c.on('error', () => undefined).end()).listen(1517, ip);
+    servers.push(listener);
+    const imported = await upload(ledger.url, projectId, token, nmapReport([{ ip, ports: [{ port: 22, service: 'ssh' }] }], { services: '1-1000' }), { mode: 'insert' });
+    expect(imported.status).toBeLessThan(300);
+    const orm = await createOrm(ledger.databaseUrl, 1);
+    const coverage = () => orm.em.fork().execute<{ ports: string }[]>(`select ports from tasker_ledger.coverage where ip = ? order by ports`, [ip]);
+    await eventually(coverage, (rows) => rows.length === 1, 30000);
+
+    const request = { targets: [ip], config: { openPorts: { ports: '1-2000', timeoutSeconds: 120 }, services: false } };
+    const r = await scan(request);
+    expect(r.body.summary).toMatchObject({ queued: 1, tasks: 1, partiallyCovered: 1, dedup: 'coverage' });
+    await eventually(() => status(r.body.scanId), (s) => s.body.status === 'done', 170000);
+    const [obs] = of<HostObservedV1>('HostObserved', (p) => p.source.kind === 'task' && p.source.scanId === r.body.scanId);
+    expect(obs.payload).toMatchObject({ mode: 'append', coverage: { tcp: [[1001, 2000]] } });
+    expect(obs.payload.run.args).toMatch(/ -p 1001-2000 /);
+    expect(obs.payload.host.ports.filter((p) => p.state.state === 'open').map((p) => p.port)).toEqual([1517]);
+    // The ledger has both: the imported port and the one only the remainder scan could find.
+    const host = await eventually(() => call(ledger.url, 'GET', `/projects/${projectId}/hosts/${ip}`, token), (h) => h.body.ports?.some((p: { port: number }) => p.port === 1517), 30000);
+    expect(host.body.ports.map((p: { port: number }) => p.port).sort((a: number, b: number) => a - b)).toEqual([22, 1517]);
+
+    // Another rate, so not a resume of the same command: nothing is left once the task's coverage is in.
+    expect((await eventually(coverage, (rows) => rows.length === 2, 30000)).map((x) => x.ports)).toEqual(['1-1000', '1001-2000']);
+    await orm.close();
+    const second = await scan({ ...request, config: { openPorts: { ports: '1-2000', maxRate: 5000, timeoutSeconds: 120 }, services: false } });
+    expect(second.body.summary).toMatchObject({ queued: 0, tasks: 0, skipped: { covered: 1 } });
+    expect(second.body.status).toBe('done');
   });
 
   const netns = netnsAvailable() ? it : it.skip;

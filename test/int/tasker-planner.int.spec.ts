@@ -4,7 +4,8 @@ import type { Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, Topics, type Envelope, type HostObservedV1, type TaskOfferedV1 } from '#events';
 import type { Resolver } from '#domain';
 import { createHttpApp, createKafka, createOrm, fetchEndOffsets, type EventPublisher } from '#platform';
-import { call, startLedgerApp, type RunningApp } from '../support/ledger-app.js';
+import { call, startLedgerApp, upload, type RunningApp } from '../support/ledger-app.js';
+import { nmapReport } from '../support/nmap-fixtures.js';
 import { eventually, kafkaEnv, testKafka } from '../support/stack.js';
 
 // The planner and the tasker's HTTP side against real Kafka and PostgreSQL. No worker runs here:
@@ -215,7 +216,7 @@ describe('tasker planner (real Kafka, real PostgreSQL, no worker)', () => {
     expect((await call(url, 'POST', `/projects/${projectId}/scans/cancel-ips`, token, { ips: ['not-an-ip'] })).status).toBe(400);
   });
 
-  it('in insert mode, skips hosts the ledger knows and still sends their new names to the ledger', async () => {
+  it('skips hosts whose coverage holds the request and still sends their new names to the ledger; without coverage dedup insert mode skips known hosts', async () => {
     const orm = await createOrm(ledger.databaseUrl, 2);
     const known: HostObservedV1 = {
       projectId,
@@ -223,7 +224,7 @@ describe('tasker planner (real Kafka, real PostgreSQL, no worker)', () => {
       trackHistory: true,
       source: { kind: 'import', importId: randomUUID(), fileSha256: 'x' },
       run: { scanner: 'nmap' },
-      coverage: {},
+      coverage: { tcp: [[1, 1000]] },
       observedAt: new Date().toISOString(),
       host: { ip: '127.0.8.5', addresses: [{ addr: '127.0.8.5', addrtype: 'ipv4' }], hostnames: [], ports: [], extraPorts: [], hostScripts: [] },
     };
@@ -231,12 +232,92 @@ describe('tasker planner (real Kafka, real PostgreSQL, no worker)', () => {
     await publisher.publish([{ eventId: randomUUID(), type: 'HostObserved', schemaVersion: 1, key: projectId, occurredAt: new Date().toISOString(), correlationId: 'c', causationId: null, actor: { kind: 'user', id: 'u' }, payload: known }]);
     // Wait for the tasker's own copy of the ledger, then ask.
     await eventually(async () => Number((await orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from tasker_ledger.known_hosts where ip = '127.0.8.5'`))[0].n), (n) => n === 1);
+    await eventually(async () => Number((await orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from tasker_ledger.coverage where ip = '127.0.8.5'`))[0].n), (n) => n === 1);
     const plan = await scan({ targets: ['127.0.8.4-127.0.8.6', 'known.test'], ...ports, mode: 'insert' });
-    expect(plan.body.summary).toMatchObject({ queued: 2, skipped: { already_known: 1 }, hostnameMerges: 1 });
+    expect(plan.body.summary).toMatchObject({ queued: 2, skipped: { covered: 1, already_known: 0 }, hostnameMerges: 1, dedup: 'coverage' });
     const merged = (await readTopic(kafka, ledger.prefix + Topics.ledger.name)).filter((e) => e.type === 'HostObserved' && (e.payload as HostObservedV1).source.kind === 'task') as Envelope<'HostObserved', HostObservedV1>[];
     expect(merged.map((e) => [e.payload.host.ip, e.payload.host.hostnames, e.payload.mode, e.payload.host.ports.length])).toContainEqual(['127.0.8.5', [{ name: 'known.test', type: 'user' }], 'insert', 0]);
-    const append = await scan({ targets: ['127.0.8.5'], ...ports, mode: 'append' });
-    expect(append.body.summary).toMatchObject({ queued: 1, skipped: { already_known: 0 } });
+    const presence = await scan({ targets: ['127.0.8.4-127.0.8.6'], config: { openPorts: { ports: '22,80', maxRate: 3000 }, services: false }, mode: 'insert', dedup: 'none' });
+    expect(presence.body.summary).toMatchObject({ queued: 0, skipped: { already_known: 1, already_queued: 2 } });
+    const append = await scan({ targets: ['127.0.8.5'], ...ports, mode: 'append', dedup: 'none' });
+    expect(append.body.summary).toMatchObject({ queued: 1, skipped: { already_known: 0, covered: 0 } });
+    await orm.close();
+  });
+
+  it('dedups by coverage: after an import of 1-1000/tcp only 1001-2000 is queued, UDP is not deduplicated by TCP, and finished work is not queued again', async () => {
+    const orm = await createOrm(ledger.databaseUrl, 2);
+    const rows = async (sqlText: string) => (await orm.em.fork().execute<Record<string, string>[]>(sqlText));
+    const imported = await upload(ledger.url, projectId, token, nmapReport(['127.0.10.1', '127.0.10.2'].map((ip) => ({ ip, ports: [{ port: 22, service: 'ssh' }] })), { services: '1-1000' }), { mode: 'insert' });
+    expect(imported.status).toBeLessThan(300);
+    await eventually(() => rows(`select host(ip) as ip, proto, ports from tasker_ledger.coverage where host(ip) like '127.0.10.%' order by ip`), (r) => r.length === 2);
+    expect(await rows(`select host(ip) as ip, proto, ports from tasker_ledger.coverage where host(ip) like '127.0.10.%' order by ip`)).toEqual([
+      { ip: '127.0.10.1', proto: 'tcp', ports: '1-1000' },
+      { ip: '127.0.10.2', proto: 'tcp', ports: '1-1000' },
+    ]);
+
+    const tcp = { targets: ['127.0.10.1-127.0.10.3'], config: { openPorts: { ports: '1-2000' }, services: false } };
+    const first = await scan(tcp);
+    expect(first.status).toBe(201);
+    expect(first.body.summary).toMatchObject({ queued: 3, tasks: 3, partiallyCovered: 2, skipped: { covered: 0 }, dedup: 'coverage' });
+    const tasks = (await offers()).filter((o) => o.payload.scanId === first.body.scanId).map((o) => o.payload);
+    expect(tasks.map((t) => [t.ranges[0][0], t.shard.ports ?? 'as asked', t.importMode]).sort()).toEqual([
+      ['127.0.10.1', '1001-2000', 'append'], // known in insert mode: the uncovered ports are merged as append
+      ['127.0.10.2', '1001-2000', 'append'],
+      ['127.0.10.3', 'as asked', 'insert'], // never seen: the whole request
+    ]);
+
+    const udp = await scan({ targets: ['127.0.10.1'], config: { openPorts: { protocols: ['udp'], ports: '1-2000' }, services: false } });
+    expect(udp.body.summary).toMatchObject({ queued: 1, partiallyCovered: 0, skipped: { covered: 0 } });
+    const [u] = (await offers()).filter((o) => o.payload.scanId === udp.body.scanId).map((o) => o.payload);
+    expect([u.shard.ports, u.config.openPorts]).toEqual([undefined, expect.objectContaining({ protocols: ['udp'], ports: '1-2000' })]);
+
+    // Play the worker: each task observes its host on the ports it was given, then completes.
+    for (const t of tasks) {
+      const ip = t.ranges[0][0];
+      const ref = { projectId, scanId: t.scanId, taskId: t.taskId, attempt: 1, workerId: 'cov-w' };
+      await worker('TaskStarted', ref);
+      const seen: HostObservedV1 = {
+        projectId, mode: t.importMode, trackHistory: true, source: { kind: 'task', taskId: t.taskId, scanId: t.scanId, workerId: 'cov-w' }, run: { scanner: 'nmap' },
+        coverage: { tcp: t.shard.ports === '1001-2000' ? [[1001, 2000]] : [[1, 2000]] }, observedAt: new Date().toISOString(),
+        host: { ip, addresses: [{ addr: ip, addrtype: 'ipv4' }], hostnames: [], ports: [], extraPorts: [], hostScripts: [] },
+      };
+      await worker('HostObserved', seen);
+      await worker('TaskCompleted', { ...ref, hostsUp: 1, hostsDown: 0, durationMs: 5 });
+    }
+    await eventually(() => status(first.body.scanId), (s) => s.body.status === 'done');
+    await eventually(() => rows(`select host(ip) as ip, proto, ports from tasker_ledger.coverage where host(ip) like '127.0.10.%' order by ip, ports`), (r) => r.length === 5);
+    expect(await rows(`select host(ip) as ip, proto, ports from tasker_ledger.coverage where host(ip) like '127.0.10.%' order by ip, ports`)).toEqual([
+      { ip: '127.0.10.1', proto: 'tcp', ports: '1-1000' },
+      { ip: '127.0.10.1', proto: 'tcp', ports: '1001-2000' },
+      { ip: '127.0.10.2', proto: 'tcp', ports: '1-1000' },
+      { ip: '127.0.10.2', proto: 'tcp', ports: '1001-2000' },
+      { ip: '127.0.10.3', proto: 'tcp', ports: '1-2000' },
+    ]);
+
+    const again = await scan(tcp);
+    expect(again.body.summary).toMatchObject({ queued: 0, tasks: 0 });
+    expect(again.body.status).toBe('done');
+    // Not the same command (another rate), so not a resume: coverage alone says there is nothing left.
+    const other = await scan({ ...tcp, config: { openPorts: { ports: '1-2000', maxRate: 3000 }, services: false } });
+    expect(other.body.summary).toMatchObject({ queued: 0, partiallyCovered: 0, skipped: { covered: 3, already_done: 0 } });
+    // Update mode refreshes what is asked unless told to dedup (other ports than above: nothing of it is in flight).
+    const refresh = await scan({ ...tcp, config: { openPorts: { ports: '1-1500' }, services: false }, mode: 'update' });
+    expect(refresh.body.summary).toMatchObject({ queued: 3, dedup: 'none', skipped: { covered: 0 } });
+    // Coverage older than the request's staleness does not count.
+    await new Promise((r) => setTimeout(r, 1100));
+    const stale = await scan({ ...tcp, config: { openPorts: { ports: '1-2000', maxRate: 3002 }, services: false }, staleAfter: '1s' });
+    expect(stale.body.summary).toMatchObject({ queued: 3, partiallyCovered: 0, skipped: { covered: 0 } });
+
+    // A gap fill without targets: the scope's listable entries and the known hosts; what is covered is skipped.
+    const gaps = await scan({ gaps: true, config: { openPorts: { ports: '1-1900' }, services: false } });
+    expect(gaps.status).toBe(201);
+    expect(gaps.body.targetsFrom).toMatchObject({ leftOut: ['*.test'], scopeEntries: 2 });
+    expect(gaps.body.targetsFrom.knownHosts).toBeGreaterThanOrEqual(3);
+    expect(gaps.body.summary.skipped.covered).toBe(3);
+    const gapOffers = (await offers()).filter((o) => o.payload.scanId === gaps.body.scanId).map((o) => o.payload.ranges[0][0]);
+    expect(gapOffers).toContain('127.0.0.5'); // db.test, from the scope
+    expect(gapOffers.some((ip) => ip.startsWith('127.0.10.'))).toBe(false);
+    expect((await scan({ gaps: true, rescan: true })).status).toBe(400);
     await orm.close();
   });
 

@@ -63,4 +63,12 @@ export class TaskerEnv extends DatabaseEnv {
 
   @IsOptional() @IsString()
   TASKER_PROFILES_DIR?: string;
+
+  /** Coverage dedup: coverage older than this many hours does not count unless a request says otherwise (0: it always counts). */
+  @IsInt() @Min(0) @Max(876_000)
+  TASKER_COVERAGE_STALE_AFTER_HOURS: number = 0;
+
+  /** nmap-services, to resolve top-N requests to ports for coverage dedup; default: nmap's usual path if present; "off": never. */
+  @IsOptional() @IsString()
+  TASKER_NMAP_SERVICES?: string;
 }

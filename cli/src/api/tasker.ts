@@ -14,6 +14,47 @@ export interface CancelResult {
   readonly scanIds?: string[];
 }
 
+export interface RateBudget {
+  readonly cidr: string;
+  readonly maxHosts: number;
+  readonly maxPps?: number;
+}
+
+export interface ScanWindow {
+  readonly start: string;
+  readonly end: string;
+  readonly timeZone: string;
+}
+
+export interface ScanPolicyBody {
+  readonly budgets: RateBudget[];
+  readonly window: ScanWindow | null;
+}
+
+export interface EmergencyStop {
+  readonly active: boolean;
+  readonly stopId?: string | null;
+  readonly since: string | null;
+  readonly by: { id: string; name: string | null } | null;
+  readonly reason: string | null;
+  readonly history?: Array<{ type: 'activated' | 'released'; at: string; by: { id: string; name: string | null } | null; reason: string | null }>;
+}
+
+export interface ScanPolicyView {
+  readonly projectId: string;
+  readonly applied?: boolean;
+  readonly policy: ScanPolicyBody;
+  readonly setAt: string | null;
+  readonly setBy: { id: string; name: string | null } | null;
+  readonly window: { insideNow: boolean; nextChangeAt: string | null } | null;
+  readonly dispatch: {
+    readonly held: number;
+    readonly waiting: string | null;
+    readonly budgets: Array<{ cidr: string; maxHosts: number; maxPps: number | null; inFlight: number; waiting: number }>;
+  };
+  readonly emergencyStop: EmergencyStop;
+}
+
 export interface ScanProfile {
   readonly name: string;
   readonly description?: string;
@@ -31,7 +72,14 @@ export function taskerApi(http: HttpClient) {
     cancelScan: (projectId: string, scanId: string, ips?: string[]) => http.json<CancelResult>('POST', `${scans(projectId)}/${seg(scanId)}/cancel`, { body: ips?.length ? { ips } : {} }),
     /** Every scan of the project, or only the tasks holding `ips`. */
     cancelProject: (projectId: string, ips?: string[]) => http.json<CancelResult>('POST', `${scans(projectId)}/cancel`, { body: ips?.length ? { ips } : {} }),
-    listWorkers: () => http.json<Page<Worker>>('GET', '/workers'),
+    listWorkers: () => http.json<Page<Worker> & { emergencyStop?: EmergencyStop }>('GET', '/workers'),
+    getScanPolicy: (projectId: string) => http.json<ScanPolicyView>('GET', `/projects/${seg(projectId)}/scan-policy`),
+    /** Replaces the project's whole policy (owners and admins). */
+    setScanPolicy: (projectId: string, body: ScanPolicyBody) => http.json<ScanPolicyView>('PUT', `/projects/${seg(projectId)}/scan-policy`, { body }),
+    getEmergencyStop: () => http.json<EmergencyStop>('GET', '/emergency-stop'),
+    /** Admins: kill every running nmap on every worker, start nothing until released. */
+    emergencyStop: (reason?: string) => http.json<EmergencyStop>('POST', '/emergency-stop', { body: reason ? { reason } : {} }),
+    releaseEmergencyStop: (reason?: string) => http.json<EmergencyStop>('POST', '/emergency-stop/release', { body: reason ? { reason } : {} }),
   };
 }
 

@@ -135,7 +135,8 @@ export interface HistoryRow {
 export type ExportFormat = 'xml' | 'json' | 'csv' | 'ipport';
 
 export interface ScanRequest {
-  readonly targets: string[];
+  /** Optional with gaps: the project's scope and known hosts. */
+  readonly targets?: string[];
   readonly profile?: string;
   readonly config?: unknown;
   readonly mode?: ImportMode;
@@ -143,6 +144,12 @@ export interface ScanRequest {
   readonly rescan?: boolean;
   /** A retry with the same key returns the same scan instead of planning a second one. */
   readonly idempotencyKey?: string;
+  /** Against the ledger: coverage skips ports already scanned (default for insert/append), none scans what is asked. */
+  readonly dedup?: 'coverage' | 'none';
+  /** Scan only what coverage lacks (`scan start --gaps`). */
+  readonly gaps?: boolean;
+  /** Coverage older than this span (30d) does not count. */
+  readonly staleAfter?: string;
 }
 
 export interface ScanSummary {
@@ -156,6 +163,9 @@ export interface ScanSummary {
   /** Addresses queued and the tasks they were cut into, once planned. */
   readonly queued?: number | null;
   readonly tasks?: number | null;
+  /** Addresses queued only for the ports their coverage lacks. */
+  readonly partiallyCovered?: number | null;
+  readonly dedup?: 'coverage' | 'none' | null;
   readonly error?: string;
   readonly [k: string]: unknown;
 }
@@ -179,6 +189,8 @@ export interface Scan {
   readonly summary?: ScanSummary;
   readonly running?: RunningTarget[];
   readonly failures?: Array<{ taskId: string; targets: string; attempts: number; error: string; at: string }>;
+  /** Tasks the project's scan policy or the emergency stop holds back, and why. */
+  readonly waiting?: { tasks: number; reason: string } | null;
   readonly profile?: string | null;
   readonly importMode?: ImportMode;
   readonly [k: string]: unknown;

@@ -1,6 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import { PROJECT_ROLES, type ProjectRole } from '#events';
 import type { Member, Project } from '../api/index.js';
+import type { RateBudget, ScanPolicyView, ScanWindow } from '../api/tasker.js';
 import { usageError } from '../errors.js';
 import { dash, utc } from '../output/format.js';
 import { action, type Ctx, type Io } from './context.js';
@@ -165,6 +166,7 @@ export function projectCommand(io: Io): Command {
 
   cmd.addCommand(membersCommand(io));
   cmd.addCommand(scopeCommand(io));
+  cmd.addCommand(policyCommand(io));
   cmd.addCommand(ipsCommand(io));
   return cmd;
 }
@@ -287,6 +289,102 @@ function scopeCommand(io: Io): Command {
         }),
       ),
     'falcli project scope set --allow 10.0.0.0/16,example.com --deny 10.0.0.1',
+  );
+  return cmd;
+}
+
+/** "10.0.0.0/16:2:300" → {cidr, maxHosts, maxPps}; the tasker checks the rest (a bad CIDR answers 400 naming it). */
+export function parseBudget(v: string): RateBudget {
+  const m = /^(\S+\/\d{1,3}):(\d+)(?::(\d+))?$/.exec(v.trim());
+  if (!m) throw usageError(`--budget ${v}: expected CIDR:maxHosts[:maxPps]`, 'falcli project policy set --budget 10.0.0.0/16:2:300');
+  return { cidr: m[1], maxHosts: Number(m[2]), ...(m[3] !== undefined ? { maxPps: Number(m[3]) } : {}) };
+}
+
+/** "22:00-06:00" → start and end. */
+export function parseWindow(v: string, timeZone: string): ScanWindow {
+  const m = /^(\d\d:\d\d)-(\d\d:\d\d)$/.exec(v.trim());
+  if (!m) throw usageError(`--window ${v}: expected HH:MM-HH:MM`, 'falcli project policy set --window 22:00-06:00 --tz Europe/Berlin');
+  return { start: m[1], end: m[2], timeZone };
+}
+
+function printPolicy(ctx: Ctx, v: ScanPolicyView): void {
+  const w = v.policy.window;
+  ctx.printer.kv([
+    ['window', w ? `${w.start}-${w.end} ${w.timeZone} (${v.window?.insideNow ? 'open' : 'closed'} now; ${v.window?.insideNow ? 'closes' : 'opens'} ${dash(v.window?.nextChangeAt)})` : 'any time'],
+    ['set by', v.setBy ? `${v.setBy.name ?? v.setBy.id} at ${v.setAt}` : '-'],
+    ['waiting', v.dispatch.held ? `${v.dispatch.held} task(s): ${dash(v.dispatch.waiting)}` : 'nothing'],
+    ['emergency stop', v.emergencyStop.active ? `ACTIVE since ${v.emergencyStop.since}` : 'no'],
+  ]);
+  if (!v.policy.budgets.length) return ctx.printer.line('\nNo rate budgets.');
+  const usage = new Map(v.dispatch.budgets.map((b) => [b.cidr, b]));
+  ctx.printer.line('');
+  ctx.printer.table(v.policy.budgets, [
+    { header: 'network', value: (b) => b.cidr },
+    { header: 'max_hosts', value: (b) => String(b.maxHosts), right: true },
+    { header: 'max_pps', value: (b) => dash(b.maxPps === undefined ? null : String(b.maxPps)), right: true },
+    { header: 'in_flight', value: (b) => String(usage.get(b.cidr)?.inFlight ?? 0), right: true },
+    { header: 'waiting', value: (b) => String(usage.get(b.cidr)?.waiting ?? 0), right: true },
+  ]);
+}
+
+function policyCommand(io: Io): Command {
+  const cmd = new Command('policy').description('safe scanning: rate budgets per network and a daily scan window, enforced across every worker');
+  examples(cmd, 'falcli project policy show', 'falcli project policy set --budget 10.0.0.0/16:2:300 --window 22:00-06:00 --tz Europe/Berlin');
+
+  examples(
+    cmd
+      .command('show')
+      .description('the policy, how much of each budget is in flight, and why tasks wait')
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx) => {
+          const p = await ctx.project();
+          const v = await ctx.api().tasker.getScanPolicy(p.id);
+          if (ctx.json) return ctx.printer.json(v);
+          printPolicy(ctx, v);
+        }),
+      ),
+    'falcli project policy show --json',
+  );
+
+  examples(
+    cmd
+      .command('set')
+      .description('replace the policy (owners): budgets CIDR:maxHosts[:maxPps], a window HH:MM-HH:MM in a time zone; what is in flight is re-dispatched under it')
+      .option('--budget <cidr:hosts[:pps]>', 'at most this many hosts at once (and packets/s) into the network, fleet-wide (repeatable)', (v: string, acc: RateBudget[] = []) => [...acc, parseBudget(v)], [] as RateBudget[])
+      .option('--window <HH:MM-HH:MM>', 'tasks run only inside these daily local hours (across midnight when the end is earlier)')
+      .option('--tz <zone>', 'IANA time zone of the window', 'UTC')
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx, opts) => {
+          const p = await ctx.project();
+          const v = await ctx.api().tasker.setScanPolicy(p.id, { budgets: opts.budget, window: opts.window ? parseWindow(opts.window, opts.tz) : null });
+          if (ctx.json) return ctx.printer.json(v);
+          ctx.printer.success(`Scan policy of project '${p.name}' set${v.applied === false ? ' (the tasker is still applying it)' : ''}.`);
+          printPolicy(ctx, v);
+        }),
+      ),
+    'falcli project policy set --budget 10.0.0.0/16:2:300',
+    'falcli project policy set --budget 10.0.0.0/16:2:300 --budget 192.0.2.0/24:1 --window 22:00-06:00 --tz Europe/Berlin',
+  );
+
+  examples(
+    cmd
+      .command('clear')
+      .description('lift every restriction (owners): no budgets, any time')
+      .addOption(projectOption())
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx) => {
+          const p = await ctx.project();
+          const v = await ctx.api().tasker.setScanPolicy(p.id, { budgets: [], window: null });
+          if (ctx.json) return ctx.printer.json(v);
+          ctx.printer.success(`Scan policy of project '${p.name}' cleared: tasks run as planned.`);
+        }),
+      ),
+    'falcli project policy clear',
   );
   return cmd;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parse } from 'yaml';
 import { PROFILE_NAMES, validateScanConfigOverride } from '#domain';
 import type { Scan, ScanRequest } from '../api/index.js';
@@ -48,7 +48,13 @@ export function chooseTargets(opts: { hosts?: string[]; targetsFile?: string; fr
   if (opts.hosts?.length) return opts.hosts;
   if (opts.targetsFile) return readTargetsFile(readFileOrFail(opts.targetsFile, 'targets file'));
   if (opts.fromConfig) return configHosts;
-  throw usageError('no targets given', 'use --hosts a,b,c, --targets-file FILE, or --from-config with hosts: in the config file');
+  throw usageError('no targets given', 'use --hosts a,b,c, --targets-file FILE, --from-config with hosts: in the config file, or --gaps (the project scope and known hosts)');
+}
+
+/** `30d`, `12h`, `8w`: how old coverage may be and still count for dedup. */
+function span(value: string): string {
+  if (!/^[1-9]\d{0,5}[smhdw]$/.test(value.trim())) throw new InvalidArgumentError('expected a span such as 12h, 30d or 8w');
+  return value.trim();
 }
 
 const n = (v: unknown) => (typeof v === 'number' ? String(v) : '-');
@@ -70,6 +76,8 @@ function printStarted(ctx: Ctx, p: ProjectRef, scan: Scan, settings: Array<reado
     ['Refused', String(sum(refused))],
     ['Accepted', n(s.accepted)],
     ['Skipped (done or in flight)', skipped ? String(sum(skipped)) : '-'],
+    ['Skipped as covered', skipped ? n(skipped.covered ?? 0) : '-'],
+    ['Partially covered', n(s.partiallyCovered)],
     ['Queued addresses', n(s.queued)],
     ['Tasks', n(s.tasks)],
   ]);
@@ -87,14 +95,15 @@ function total(c: Counts): number {
 }
 
 /** Several scans seen as one: `scan status` without an id sums the project's active scans. */
-export function combine(scans: Scan[]): { counts: Counts; running: NonNullable<Scan['running']> } {
+export function combine(scans: Scan[]): { counts: Counts; running: NonNullable<Scan['running']>; waiting: string[] } {
   const counts: Required<Counts> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0, total: 0 };
   for (const s of scans) {
     const c = s.counts ?? {};
     for (const k of ['queued', 'running', 'done', 'failed', 'cancelled'] as const) counts[k] += c[k] ?? 0;
     counts.total += total(c);
   }
-  return { counts, running: scans.flatMap((s) => s.running ?? []) };
+  const waiting = [...new Set(scans.flatMap((s) => (s.waiting ? [`${s.waiting.tasks} task(s) ${s.waiting.reason}`] : [])))];
+  return { counts, running: scans.flatMap((s) => s.running ?? []), waiting };
 }
 
 export function formatStatus(ctx: Ctx, title: string, view: ReturnType<typeof combine>, now = Date.now()): string {
@@ -116,6 +125,9 @@ export function formatStatus(ctx: Ctx, title: string, view: ReturnType<typeof co
     ),
     '',
   ];
+  // Held back by the project's scan policy or the emergency stop (issue 9).
+  for (const w of view.waiting ?? []) lines.push(theme.warn(w));
+  if (view.waiting?.length) lines.push('');
   const finished = (counts.done ?? 0) + (counts.failed ?? 0) + (counts.cancelled ?? 0);
   if (total(counts)) lines.push(`${bar(finished / total(counts), 30)}  ${finished}/${total(counts)} finished`, '');
   if (!running.length) lines.push('No running targets.');
@@ -173,7 +185,10 @@ export function scanCommand(io: Io): Command {
       .option('--from-config', 'scan the hosts: listed in --config')
       .addOption(new Option('--scan-profile <name>', 'named scan profile shipped with the tasker (falcli scan profiles)').choices(PROFILE_NAMES))
       .addOption(modeOption())
-      .option('--rescan', 'scan again targets this same command finished recently (default: skip them, so re-running resumes)')
+      .option('--rescan', 'scan again targets this same command finished recently (default: skip them, so re-running resumes); implies --dedup none')
+      .option('--gaps', 'fill the gaps: scan only ports the ledger has no coverage for; without targets, the project scope and its known hosts (re-run it to resume)')
+      .addOption(new Option('--dedup <mode>', 'against the ledger: coverage (skip ports already scanned) or none (default: coverage for insert/append, none for update/replace)').choices(['coverage', 'none']))
+      .option('--stale <span>', 'coverage older than this (12h, 30d, 8w) does not count for dedup', span)
       .option('--idempotency-key <key>', 'a retry with the same key returns the same scan instead of starting another')
       .option('--wait', 'follow the scan until it finishes (exit 1 if a target failed)')
       .option('--interval <seconds>', 'refresh period with --wait', positiveInt, 5)
@@ -182,10 +197,23 @@ export function scanCommand(io: Io): Command {
       .action(
         action(io, async (ctx, opts) => {
           const file = opts.config ? readScanConfig(opts.config) : { config: undefined, hosts: [] };
-          const targets = chooseTargets(opts, file.hosts);
-          if (!targets.length) throw usageError('the target list is empty');
+          // A gap fill without targets lets the tasker take the project's scope and known hosts.
+          const given = Boolean(opts.hosts?.length || opts.targetsFile || opts.fromConfig);
+          const targets = opts.gaps && !given ? undefined : chooseTargets(opts, file.hosts);
+          if (targets && !targets.length) throw usageError('the target list is empty');
+          if (opts.gaps && (opts.rescan || opts.dedup === 'none')) throw usageError('--gaps scans only what coverage lacks; it cannot go with --rescan or --dedup none');
           const p = await ctx.project();
-          const body: ScanRequest = { targets, profile: opts.scanProfile, config: file.config, mode: opts.mode, rescan: opts.rescan, idempotencyKey: opts.idempotencyKey };
+          const body: ScanRequest = {
+            targets,
+            profile: opts.scanProfile,
+            config: file.config,
+            mode: opts.mode,
+            rescan: opts.rescan,
+            idempotencyKey: opts.idempotencyKey,
+            ...(opts.gaps ? { gaps: true } : {}),
+            ...(opts.dedup ? { dedup: opts.dedup } : {}),
+            ...(opts.stale ? { staleAfter: opts.stale } : {}),
+          };
           const scan = await ctx.api().tasker.startScan(p.id, body);
           if (ctx.json) ctx.printer.json(scan);
           else
@@ -194,6 +222,7 @@ export function scanCommand(io: Io): Command {
               ['Import mode', opts.mode ?? 'from the profile'],
               ['Scan config', opts.config ?? '-'],
               ['Rescan', opts.rescan ? 'yes' : 'no (resume)'],
+              ['Dedup', opts.gaps ? `coverage (gaps${targets ? '' : ': scope and known hosts'})` : String(scan.summary?.dedup ?? opts.dedup ?? '-')],
             ]);
           if (!opts.wait) return;
           const view = await watch(ctx, p, async () => combine([await ctx.api().tasker.getScan(p.id, scan.scanId)]), opts.interval * 1000, `Scan ${scan.scanId} in '${p.name}'`);
@@ -204,6 +233,8 @@ export function scanCommand(io: Io): Command {
     'falcli scan start --hosts 10.0.0.0/24,example.com',
     'falcli scan start --targets-file targets.txt --scan-profile web --mode update',
     'falcli scan start -c scan.yaml --from-config --wait',
+    'falcli scan start --gaps --scan-profile full-range',
+    'falcli scan start --hosts 10.0.0.0/24 --gaps --stale 30d',
   );
 
   const statusAction = action(io, async (ctx, opts, scanId?: string) => {
@@ -301,12 +332,25 @@ export function scanCommand(io: Io): Command {
   examples(
     cmd
       .command('stop')
-      .description('cancel every scan of the project (queued tasks never start, running nmap is killed)')
+      .description('cancel every scan of the project (queued tasks never start, running nmap is killed); with --all --now: the fleet-wide emergency stop (admins)')
       .argument('[project]', 'project id or name (default: the current one)')
+      .option('--all', 'every project, every worker: the emergency stop (needs --now)')
+      .option('--now', 'with --all: kill every running nmap at once and start nothing until `falcli scan resume --all`')
+      .option('--reason <text>', 'with --all: why (kept in the audit trail)')
       .addOption(yesOption())
       .addOption(jsonOption())
       .action(
-        action(io, async (ctx, _opts, ref?: string) => {
+        action(io, async (ctx, opts, ref?: string) => {
+          if (opts.all) {
+            if (!opts.now) throw usageError('--all stops the whole fleet and needs --now to say so', 'falcli scan stop --all --now');
+            if (ref) throw usageError('--all takes no project: it stops every project');
+            if (!(await ctx.confirm('Kill every running nmap on every worker and start nothing until resumed?'))) return ctx.printer.warn('Aborted.');
+            const s = await ctx.api().tasker.emergencyStop(opts.reason);
+            if (ctx.json) return ctx.printer.json(s);
+            ctx.printer.success(`Emergency stop active since ${s.since} (by ${s.by?.name ?? s.by?.id ?? '?'}): workers kill every running nmap within seconds and take no tasks.`);
+            ctx.printer.note('Interrupted tasks run again after: falcli scan resume --all');
+            return;
+          }
           const p = ref ? await ctx.findProject(ref) : await ctx.project();
           if (!(await ctx.confirm(`Cancel every scan of project '${p.name}'?`))) return ctx.printer.warn('Aborted.');
           const res = await ctx.api().tasker.cancelProject(p.id);
@@ -318,6 +362,25 @@ export function scanCommand(io: Io): Command {
       ),
     'falcli scan stop --yes',
     'falcli scan stop acme-external --yes',
+    'falcli scan stop --all --now --reason "customer asked" --yes',
+  );
+
+  examples(
+    cmd
+      .command('resume')
+      .description('release the fleet-wide emergency stop (admins): workers take tasks again, interrupted ones first')
+      .option('--all', 'the fleet-wide stop (required: there is no per-project stop)')
+      .option('--reason <text>', 'why (kept in the audit trail)')
+      .addOption(jsonOption())
+      .action(
+        action(io, async (ctx, opts) => {
+          if (!opts.all) throw usageError('resume releases the fleet-wide emergency stop: say --all', 'falcli scan resume --all');
+          const s = await ctx.api().tasker.releaseEmergencyStop(opts.reason);
+          if (ctx.json) return ctx.printer.json(s);
+          ctx.printer.success('Emergency stop released: workers take tasks again.');
+        }),
+      ),
+    'falcli scan resume --all',
   );
 
   examples(

@@ -14,8 +14,9 @@ export function workersCommand(io: Io): Command {
       .addOption(jsonOption())
       .action(
         action(io, async (ctx) => {
-          const { items } = await ctx.api().tasker.listWorkers();
+          const { items, emergencyStop } = await ctx.api().tasker.listWorkers();
           if (ctx.json) return ctx.printer.json(items);
+          if (emergencyStop?.active) ctx.printer.warn(`Emergency stop active since ${emergencyStop.since} (by ${emergencyStop.by?.name ?? emergencyStop.by?.id ?? '?'}${emergencyStop.reason ? `: ${emergencyStop.reason}` : ''}); release with: falcli scan resume --all`);
           if (!items.length) return ctx.printer.warn('No workers online.');
           const theme = ctx.printer.theme;
           ctx.printer.table(items, [

@@ -10,7 +10,7 @@ import { checkCidr, HostFiltersDto, hostWhere } from '../hosts/host-filters.js';
 import { unpackState, type PackedState } from '../projection/state-codec.js';
 import { hostDetail } from '../hosts/host-view.js';
 import { HostScopeReader } from '../hosts/host-scope.reader.js';
-import { hostXml, NMAP_XML_HEAD, NMAP_XML_TAIL } from './nmap-xml.writer.js';
+import { hostIsUp, hostXml, NMAP_XML_HEAD, NMAP_XML_TAIL } from './nmap-xml.writer.js';
 
 export class ExportQueryDto extends HostFiltersDto {
   @IsOptional() @IsIn(['xml', 'json', 'csv', 'ipport'])
@@ -80,10 +80,13 @@ export class ExportHttpController {
     if (format === 'json') await put('{"hosts":[\n');
     if (format === 'csv') await put('ip,hostnames,proto,port,state,service,product,version,extrainfo\n');
     let count = 0;
+    let up = 0;
     for (let r = first; !r.done; r = await hosts.next()) {
       const s = r.value;
-      if (format === 'xml') await put(hostXml(s));
-      else if (format === 'json') await put((count ? ',\n' : '') + JSON.stringify(hostDetail(s)));
+      if (format === 'xml') {
+        await put(hostXml(s));
+        if (hostIsUp(s)) up++;
+      } else if (format === 'json') await put((count ? ',\n' : '') + JSON.stringify(hostDetail(s)));
       else {
         const ports = Object.values(s.ports).filter((p) => p.state === 'open' && (q.port === undefined || p.port === q.port) && (!q.proto || p.proto === q.proto));
         for (const p of ports) {
@@ -98,7 +101,7 @@ export class ExportHttpController {
       }
       count++;
     }
-    if (format === 'xml') await put(NMAP_XML_TAIL(now, count));
+    if (format === 'xml') await put(NMAP_XML_TAIL(now, count, up));
     if (format === 'json') await put('\n]}\n');
     res.end();
   }

@@ -1,28 +1,40 @@
-import type { NmapScript, ScriptNode } from '#events';
+import type { NmapOsClass, NmapScript, ScriptNode } from '#events';
 import type { HostState } from '#domain';
 
-const esc = (v: unknown): string =>
-  String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+const REFS: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\n': '&#xa;', '\r': '&#xd;', '\t': '&#x9;' };
+// A reader folds a literal newline, CR or tab inside an attribute into a space (XML 1.0 §3.3.3), so
+// multi-line script output would come back on one line: those go as character references, as nmap
+// writes them. In text a literal CR would come back as a newline (§2.11).
+const esc = (v: unknown): string => String(v).replace(/[&<>"'\n\r\t]/g, (c) => REFS[c]!);
+const escText = (v: unknown): string => String(v).replace(/[&<>\r]/g, (c) => REFS[c]!);
 
-const attrs = (o: Record<string, unknown>): string =>
+/**
+ * Attributes with a value; those nmap's DTD marks #REQUIRED (`required`) are written even when the
+ * ledger has no value, as "" (which the importer reads back as no value), so the file stays valid.
+ */
+const attrs = (o: Record<string, unknown>, required: readonly string[] = []): string =>
   Object.entries(o)
-    .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => ` ${k}="${esc(v)}"`)
+    .filter(([k, v]) => required.includes(k) || (v !== undefined && v !== null && v !== ''))
+    .map(([k, v]) => ` ${k}="${esc(v ?? '')}"`)
     .join('');
 
 function nodes(list: readonly ScriptNode[]): string {
   return list
-    .map((n) => (n.kind === 'elem' ? `<elem${attrs({ key: n.key })}>${esc(n.value)}</elem>` : `<table${attrs({ key: n.key })}>${nodes(n.children)}</table>`))
+    .map((n) => (n.kind === 'elem' ? `<elem${attrs({ key: n.key })}>${escText(n.value)}</elem>` : `<table${attrs({ key: n.key })}>${nodes(n.children)}</table>`))
     .join('');
 }
 
-const script = (s: NmapScript) => `<script${attrs({ id: s.id, output: s.output })}>${nodes(s.nodes)}</script>`;
+const script = (s: NmapScript) => `<script${attrs({ id: s.id, output: s.output }, ['id', 'output'])}>${nodes(s.nodes)}</script>`;
 
 export const NMAP_XML_HEAD = (startUnix: number) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE nmaprun>\n<nmaprun scanner="nmap" args="falcoria export" start="${startUnix}" startstr="${esc(new Date(startUnix * 1000).toUTCString())}" version="7.93" xmloutputversion="1.05">\n<verbose level="0"/>\n<debugging level="0"/>\n`;
 
-export const NMAP_XML_TAIL = (endUnix: number, hosts: number) =>
-  `<runstats><finished time="${endUnix}" timestr="${esc(new Date(endUnix * 1000).toUTCString())}" summary="Falcoria export: ${hosts} hosts" elapsed="0" exit="success"/><hosts up="${hosts}" down="0" total="${hosts}"/></runstats>\n</nmaprun>\n`;
+/** The run's totals: nmap readers (python-libnmap's hosts_up/hosts_down) take them from here. */
+export const NMAP_XML_TAIL = (endUnix: number, hosts: number, up: number) =>
+  `<runstats><finished time="${endUnix}" timestr="${esc(new Date(endUnix * 1000).toUTCString())}" summary="Falcoria export: ${hosts} hosts" elapsed="0" exit="success"/><hosts up="${up}" down="${hosts - up}" total="${hosts}"/></runstats>\n</nmaprun>\n`;
+
+/** Whether the export writes the host as up (a host without a known status is written as up). */
+export const hostIsUp = (s: HostState): boolean => (s.status?.value.state ?? 'up') === 'up';
 
 /**
  * One host as nmap writes it, from the ledger's state: every kept port (not only open ones),
@@ -33,7 +45,10 @@ export function hostXml(s: HostState): string {
   const st = s.status?.value;
   const times = s.scanTime?.value;
   const out: string[] = [`<host${attrs({ starttime: times?.start, endtime: times?.end })}>`];
-  out.push(`<status${attrs({ state: st?.state ?? 'up', reason: st?.reason ?? 'user-set', reason_ttl: st?.reasonTtl ?? 0 })}/>`);
+  // nmap's DTD and readers such as python-libnmap need a <status>; a host the ledger knows without
+  // one (masscan output has none) is written as nmap -Pn writes it: up, reason user-set.
+  const status = st ? { state: st.state, reason: st.reason, reason_ttl: st.reasonTtl } : { state: 'up', reason: 'user-set', reason_ttl: 0 };
+  out.push(`<status${attrs(status, ['reason', 'reason_ttl'])}/>`);
   const ipType = s.ip.includes(':') ? 'ipv6' : 'ipv4';
   const addrs = s.addresses.some((a) => a.addr === s.ip) ? s.addresses : [{ addr: s.ip, addrtype: ipType, vendor: null }, ...s.addresses];
   const ordered = [...addrs.filter((a) => a.addr === s.ip), ...addrs.filter((a) => a.addr !== s.ip)];
@@ -50,12 +65,12 @@ export function hostXml(s: HostState): string {
   for (const x of s.extraPorts?.value ?? []) out.push(`<extraports${attrs({ state: x.state, count: x.count })}/>`);
   for (const p of ports) {
     out.push(`<port${attrs({ protocol: p.proto, portid: p.port })}>`);
-    out.push(`<state${attrs({ state: p.state, reason: p.reason ?? undefined, reason_ttl: p.ttl ?? undefined })}/>`);
+    out.push(`<state${attrs({ state: p.state, reason: p.reason, reason_ttl: p.ttl }, ['reason', 'reason_ttl'])}/>`);
     const svc = Object.fromEntries(Object.entries(p.service).map(([k, f]) => [k, f?.value]));
     const cpes = p.cpes?.value ?? [];
     if (Object.keys(svc).length || cpes.length) {
-      out.push(`<service${attrs({ name: svc.name ?? '', product: svc.product, version: svc.version, extrainfo: svc.extrainfo, ostype: svc.ostype, method: svc.method ?? 'table', conf: svc.conf ?? 3, tunnel: svc.tunnel, proto: svc.proto, rpcnum: svc.rpcnum, lowver: svc.lowver, highver: svc.highver, hostname: svc.hostname, devicetype: svc.devicetype, servicefp: svc.servicefp })}>`);
-      for (const c of cpes) out.push(`<cpe>${esc(c)}</cpe>`);
+      out.push(`<service${attrs({ name: svc.name ?? '', product: svc.product, version: svc.version, extrainfo: svc.extrainfo, ostype: svc.ostype, method: svc.method ?? 'table', conf: svc.conf ?? 3, tunnel: svc.tunnel, proto: svc.proto, rpcnum: svc.rpcnum, lowver: svc.lowver, highver: svc.highver, hostname: svc.hostname, devicetype: svc.devicetype, servicefp: svc.servicefp }, ['name'])}>`);
+      for (const c of cpes) out.push(`<cpe>${escText(c)}</cpe>`);
       out.push('</service>');
     }
     for (const f of Object.values(p.scripts)) out.push(script(f.value));
@@ -66,13 +81,12 @@ export function hostXml(s: HostState): string {
   if (os) {
     out.push('<os>');
     for (const u of os.portsUsed) out.push(`<portused${attrs({ state: u.state, proto: u.proto, portid: u.portid })}/>`);
+    // Classes straight under <os> come from older nmap (< 4.60, or --deprecated-xml-osclass) and go
+    // back where that wrote them, so a re-import keeps them; the DTD nmap ships today has no place for them.
+    for (const c of os.classes ?? []) osclass(out, c);
     for (const m of os.matches) {
-      out.push(`<osmatch${attrs({ name: m.name, accuracy: m.accuracy, line: m.line })}>`);
-      for (const c of m.classes) {
-        out.push(`<osclass${attrs({ type: c.type, vendor: c.vendor, osfamily: c.osfamily, osgen: c.osgen, accuracy: c.accuracy })}>`);
-        for (const cpe of c.cpes) out.push(`<cpe>${esc(cpe)}</cpe>`);
-        out.push('</osclass>');
-      }
+      out.push(`<osmatch${attrs({ name: m.name, accuracy: m.accuracy, line: m.line }, ['name', 'accuracy', 'line'])}>`);
+      for (const c of m.classes) osclass(out, c);
       out.push('</osmatch>');
     }
     if (os.fingerprint) out.push(`<osfingerprint${attrs({ fingerprint: os.fingerprint })}/>`);
@@ -91,7 +105,13 @@ export function hostXml(s: HostState): string {
     out.push('</trace>');
   }
   const t = s.times?.value;
-  if (t) out.push(`<times${attrs({ srtt: t.srtt, rttvar: t.rttvar, to: t.to })}/>`);
+  if (t) out.push(`<times${attrs({ srtt: t.srtt, rttvar: t.rttvar, to: t.to }, ['srtt', 'rttvar', 'to'])}/>`);
   out.push('</host>\n');
   return out.join('');
+}
+
+function osclass(out: string[], c: NmapOsClass): void {
+  out.push(`<osclass${attrs({ type: c.type, vendor: c.vendor, osfamily: c.osfamily, osgen: c.osgen, accuracy: c.accuracy }, ['vendor', 'osfamily', 'accuracy'])}>`);
+  for (const cpe of c.cpes) out.push(`<cpe>${escText(cpe)}</cpe>`);
+  out.push('</osclass>');
 }

@@ -72,6 +72,8 @@ export class ImportReportHttpController {
         }
         got = true;
         pass = new PassThrough({ highWaterMark: 1 << 20 });
+        // The spooler hears the failure while it reads; once it has stopped, nobody needs to.
+        pass.on('error', () => {});
         stream.on('error', (e: Error) => fail(new BadRequestException(`bad multipart request: ${e.message}`)));
         stream.pipe(pass);
         resolve({ file: pass, fileName: info.filename || 'report.xml' });

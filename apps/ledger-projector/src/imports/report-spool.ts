@@ -48,7 +48,7 @@ export function provenanceRun(meta: NmapRunMeta): ProvenanceRun {
   return { scanner: meta.scanner, version: meta.version, args };
 }
 
-const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+const mib = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
 
 export class UploadTooLargeError extends Error {
   readonly code = 'REPORT.TOO_LARGE';
@@ -107,7 +107,14 @@ export async function spoolReport(body: Readable, dir: string, opts: { fileName:
       }
     }
   } catch (e) {
-    out.destroy();
+    // A spool write can still be in flight: destroying the stream fails it with an 'error' event
+    // that, unheard, would take the whole process down (found by fuzzing with truncated reports).
+    out.on('error', () => {});
+    if (!out.closed) {
+      const closed = new Promise<void>((r) => out.once('close', () => r()));
+      out.destroy();
+      await closed;
+    }
     await rm(path, { force: true });
     // Drain what the client still sends so it receives our answer instead of a reset.
     body.resume();

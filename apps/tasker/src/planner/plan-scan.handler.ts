@@ -9,10 +9,14 @@ import {
   rangesToSet,
   targetSetFromJson,
   unionSets,
+  parseRangeList,
+  setToRanges,
   validateScanConfig,
+  type CoverageSpan,
   type PlannedTask,
   type ScanConfig,
   type TargetSet,
+  type TopPortsTable,
 } from '#domain';
 import { sql, type Em } from '#platform';
 import { KNOWN_HOSTS_SCHEMA } from '../known-hosts/known-hosts.projection.js';
@@ -25,6 +29,8 @@ export interface PlannerSettings {
   readonly maxAddressesPerTask: number;
   readonly resumeWindowHours: number;
   readonly maxAttempts: number;
+  /** nmap's top-ports lists (from an nmap-services file), for coverage dedup of top-N requests. */
+  readonly topPorts?: TopPortsTable;
   /** The fleet-wide emergency stop as this tasker sees it (issue 9); absent: never stopped. */
   readonly emergencyStop?: () => { readonly active: boolean; readonly since: string | null };
 }
@@ -63,6 +69,29 @@ async function knownHosts(em: Em, projectId: string, targets: TargetSet): Promis
     for (const r of rows) ranges.push([r.ip, r.ip]);
   }
   return ranges.length ? rangesToSet(ranges) : EMPTY_SET;
+}
+
+/** The tasker's copy of the ledger's coverage for the request's addresses, by canonical address. */
+async function coverageOf(em: Em, projectId: string, targets: TargetSet): Promise<Map<string, CoverageSpan[]>> {
+  const out = new Map<string, CoverageSpan[]>();
+  const ranges = setToRanges(targets).map(([lo, hi]) => ({ lo, hi }));
+  if (!ranges.length) return out;
+  const rows = await sql<{ ip: string; proto: CoverageSpan['proto']; source: string; observed_at: Date | string; ports: string }>(
+    em,
+    `select host(c.ip) as ip, c.proto, c.source, c.observed_at, c.ports
+       from jsonb_to_recordset(cast(? as jsonb)) as r(lo text, hi text)
+       join ${KNOWN_HOSTS_SCHEMA}.coverage c on c.project_id = ? and c.ip between cast(r.lo as inet) and cast(r.hi as inet)`,
+    [JSON.stringify(ranges), projectId],
+  );
+  for (const r of rows) {
+    const ip = parseIp(r.ip);
+    const list = parseRangeList(r.ports);
+    if (ip === null || !list?.length) continue;
+    const key = formatIp(ip);
+    const span: CoverageSpan = { proto: r.proto, ranges: list, source: r.source, observedAt: new Date(r.observed_at).toISOString() };
+    out.set(key, [...(out.get(key) ?? []), span]);
+  }
+  return out;
 }
 
 const ipText = (v: number | bigint, family: 4 | 6): string => (family === 4 ? formatIp({ family, value: v as number }) : formatIp({ family, value: v as bigint }));
@@ -112,15 +141,30 @@ export async function handleScanRequested(em: Em, env: Envelope<'ScanRequested',
     queued.set(k.portsetKey, await setOf(em, inflight, [p.projectId, k.portsetKey, 'queued']));
     if (!p.rescan) done.set(k.fingerprint, await setOf(em, `select ranges from tasks where project_id = ? and fingerprint = ? and state = 'done' and finished_at >= ?`, [p.projectId, k.fingerprint, since]));
   }
-  const known = config.importMode === 'insert' ? await knownHosts(em, p.projectId, targets) : EMPTY_SET;
+  // Requests from before coverage dedup (no dedup field) plan as they did then.
+  const dedup = p.dedup ?? 'none';
+  const known = config.importMode === 'insert' || dedup === 'coverage' ? await knownHosts(em, p.projectId, targets) : EMPTY_SET;
+  const coverage = dedup === 'coverage' ? await coverageOf(em, p.projectId, targets) : new Map<string, CoverageSpan[]>();
 
   const plan = planScan(
-    { scanId: p.scanId, config, rescan: p.rescan, targets, hostnames: p.hostnames, limits: { maxTasks: settings.maxTasks, maxAddressesPerTask: settings.maxAddressesPerTask } },
+    {
+      scanId: p.scanId,
+      config,
+      rescan: p.rescan,
+      targets,
+      hostnames: p.hostnames,
+      limits: { maxTasks: settings.maxTasks, maxAddressesPerTask: settings.maxAddressesPerTask },
+      dedup,
+      now: env.occurredAt,
+      staleAfterMs: p.staleAfterSeconds ? p.staleAfterSeconds * 1000 : null,
+      topPorts: settings.topPorts,
+    },
     {
       running: (k) => running.get(k) ?? EMPTY_SET,
       queued: (k) => queued.get(k) ?? EMPTY_SET,
       done: (f) => done.get(f) ?? EMPTY_SET,
       known: () => known,
+      coverage: (ip) => coverage.get(ip) ?? [],
     },
   );
 
@@ -130,6 +174,8 @@ export async function handleScanRequested(em: Em, env: Envelope<'ScanRequested',
     addressesPerTask: plan.addressesPerTask,
     skipped: plan.skipped,
     hostnameMerges: plan.hostnameMerges.length,
+    partiallyCovered: plan.partiallyCovered,
+    dedup,
   };
   await insertScan(summary, plan.taskCount === 0 ? 'done' : null);
   out.add<ScanPlannedV1>('ScanPlanned', p.projectId, { projectId: p.projectId, scanId: p.scanId, ...summary });
@@ -140,7 +186,7 @@ export async function handleScanRequested(em: Em, env: Envelope<'ScanRequested',
   let chunk: PlannedTask[] = [];
   const emit = async () => {
     if (!chunk.length) return;
-    await insertTasks(em, p.scanId, p.projectId, env.occurredAt, chunk);
+    await insertTasks(em, p.scanId, p.projectId, env.occurredAt, chunk, config);
     out.add<TasksQueuedV1>('TasksQueued', p.projectId, {
       projectId: p.projectId,
       scanId: p.scanId,
@@ -149,7 +195,7 @@ export async function handleScanRequested(em: Em, env: Envelope<'ScanRequested',
     });
     if (hold) await holdTasks(em, chunk.map((t) => t.taskId));
     else for (const t of chunk) {
-      const row = { task_id: t.taskId, scan_id: p.scanId, project_id: p.projectId, shard: t.shard, ranges: t.ranges, hostnames: t.hostnames as Record<string, string[]> };
+      const row = { task_id: t.taskId, scan_id: p.scanId, project_id: p.projectId, shard: t.shard, ranges: t.ranges, hostnames: t.hostnames as Record<string, string[]>, import_mode: t.importMode };
       out.add('TaskOffered', t.taskId, offerOf(row, 1, configJson), { id: derivedUuid('offer', t.taskId, '1') });
     }
     chunk = [];
@@ -160,7 +206,7 @@ export async function handleScanRequested(em: Em, env: Envelope<'ScanRequested',
     if (chunk.length >= CHUNK) await emit();
   }
   await emit();
-  // Insert mode skips hosts the ledger has; the names the request brought for them still belong there.
+  // Hosts skipped as the ledger's (covered, or known in insert mode): the names the request brought still belong there.
   for (const m of plan.hostnameMerges) {
     const ip = parseIp(m.ip)!;
     const observation: HostObservedV1 = {
@@ -185,7 +231,7 @@ export async function handleScanRequested(em: Em, env: Envelope<'ScanRequested',
   if (plan.taskCount === 0) out.add<ScanFinishedV1>('ScanFinished', p.projectId, { projectId: p.projectId, scanId: p.scanId, state: 'done', done: 0, failed: 0, cancelled: 0 });
 }
 
-async function insertTasks(em: Em, scanId: string, projectId: string, at: string, tasks: readonly PlannedTask[]): Promise<void> {
+async function insertTasks(em: Em, scanId: string, projectId: string, at: string, tasks: readonly PlannedTask[], config: ScanConfig): Promise<void> {
   const rows = tasks.map((t) => ({
     task_id: t.taskId,
     scan_id: scanId,
@@ -197,12 +243,13 @@ async function insertTasks(em: Em, scanId: string, projectId: string, at: string
     ranges: t.ranges,
     addresses: t.addresses,
     hostnames: t.hostnames,
+    import_mode: t.importMode === config.importMode ? null : t.importMode,
   }));
   await sql(
     em,
-    `insert into tasks(task_id, scan_id, project_id, shard, portset_key, fingerprint, family, ranges, addresses, hostnames, state, attempt, queued_at)
-     select x.task_id, x.scan_id, x.project_id, x.shard, x.portset_key, x.fingerprint, x.family, x.ranges, x.addresses, x.hostnames, 'queued', 1, cast(? as timestamptz)
-     from jsonb_to_recordset(cast(? as jsonb)) as x(task_id text, scan_id text, project_id text, shard jsonb, portset_key text, fingerprint text, family smallint, ranges jsonb, addresses int, hostnames jsonb)
+    `insert into tasks(task_id, scan_id, project_id, shard, portset_key, fingerprint, family, ranges, addresses, hostnames, state, attempt, queued_at, import_mode)
+     select x.task_id, x.scan_id, x.project_id, x.shard, x.portset_key, x.fingerprint, x.family, x.ranges, x.addresses, x.hostnames, 'queued', 1, cast(? as timestamptz), x.import_mode
+     from jsonb_to_recordset(cast(? as jsonb)) as x(task_id text, scan_id text, project_id text, shard jsonb, portset_key text, fingerprint text, family smallint, ranges jsonb, addresses int, hostnames jsonb, import_mode text)
      on conflict (task_id) do nothing`,
     [at, JSON.stringify(rows)],
   );

@@ -7,6 +7,7 @@ import { EmergencyStopView } from '../emergency-stop/emergency-stop.view.js';
 import { KnownHostsConsumer } from '../known-hosts/known-hosts.consumer.js';
 import type { TaskerEnv } from '../tasker.config.js';
 import { PlannerProjection } from './planner.projection.js';
+import { loadTopPorts } from './top-ports.js';
 
 /**
  * Runs the planner under the group `<prefix>falcoria.tasker.planner` on the scans topic. Every
@@ -35,6 +36,7 @@ export class PlannerConsumer implements OnApplicationBootstrap, OnApplicationShu
         resumeWindowHours: config.TASKER_RESUME_WINDOW_HOURS,
         maxAttempts: config.TASKER_TASK_MAX_ATTEMPTS,
         emergencyStop: () => emergencyStop.state,
+        topPorts: loadTopPorts(config.TASKER_NMAP_SERVICES, logger),
       },
       logger,
     );

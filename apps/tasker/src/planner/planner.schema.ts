@@ -74,4 +74,7 @@ export const PLANNER_MIGRATIONS = [
      next_check_at timestamptz,
      evaluated_at timestamptz not null
    )`,
+  // Issue 8: a task's own import mode when it differs from its scan's (insert-mode scans merge known
+  // hosts' uncovered ports as append); null: the scan's.
+  `alter table tasks add column import_mode text`,
 ];

@@ -22,6 +22,8 @@ export interface TaskRow {
   last_error: string | null;
   held: boolean;
   interruptions: number;
+  /** null: the scan's config says (see PLANNER_MIGRATIONS). */
+  import_mode: ImportMode | null;
 }
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v));
@@ -58,7 +60,7 @@ export async function saveRecord(em: Em, r: TaskRecord): Promise<void> {
 }
 
 export function offerOf(
-  row: Pick<TaskRow, 'task_id' | 'scan_id' | 'project_id' | 'shard' | 'ranges' | 'hostnames'>,
+  row: Pick<TaskRow, 'task_id' | 'scan_id' | 'project_id' | 'shard' | 'ranges' | 'hostnames'> & Partial<Pick<TaskRow, 'import_mode'>>,
   attempt: number,
   config: Record<string, unknown>,
   limits?: TaskLimitsJson,
@@ -72,7 +74,7 @@ export function offerOf(
     shard: row.shard,
     ranges: row.ranges,
     hostnames: row.hostnames,
-    importMode: config.importMode as ImportMode,
+    importMode: row.import_mode ?? (config.importMode as ImportMode),
     ...(limits ? { limits } : {}),
   };
 }

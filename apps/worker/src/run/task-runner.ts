@@ -10,6 +10,7 @@ import {
   capScanRate,
   buildOpenPortsArgv,
   buildServicesArgv,
+  configForShard,
   mergePhases,
   parseNmapReport,
   portsForServices,
@@ -94,7 +95,10 @@ export class TaskRunner {
     try {
       const v = validateScanConfig(o.config);
       if (!v.ok) throw new TaskFailure('invalid_task', `invalid config: ${v.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, false);
-      const cap = adaptToPrivileges(v.config, this.nmap.privileged);
+      // A coverage-dedup task may run only some of the scan's protocols; its shard says which.
+      const own = configForShard(v.config, o.shard);
+      if (!own) throw new TaskFailure('invalid_task', 'the task names no protocol of its config', false);
+      const cap = adaptToPrivileges(own, this.nmap.privileged);
       // Another worker may have the privileges this one lacks.
       if (!cap.ok) throw new TaskFailure('unprivileged', cap.message, true);
       if (cap.note) this.logger.info({ msg: cap.note, taskId: o.taskId });

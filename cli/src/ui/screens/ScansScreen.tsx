@@ -51,7 +51,7 @@ export function ScansScreen({ height, width, active, project }: ScreenProps & { 
   );
   const start = async (d: ScanDraft) => {
     setForm(false);
-    setMessage({ text: `starting a scan of ${d.targets.join(', ')}…`, error: false });
+    setMessage({ text: `starting a scan of ${d.targets?.join(', ') ?? 'the project’s gaps'}…`, error: false });
     try {
       const scan = await api.tasker.startScan(project.id, d);
       const s = scan.summary ?? {};

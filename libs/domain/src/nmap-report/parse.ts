@@ -596,7 +596,8 @@ class NmapReportReader {
         return C_HOSTNAMES;
       case 'status': {
         const s: { state: string; reason?: string; reasonTtl?: number } = { state: a.state ?? 'unknown' };
-        if (a.reason !== undefined) s.reason = a.reason;
+        // reason="" (what an export writes for a status known without a reason) is no reason.
+        if (a.reason !== undefined && a.reason !== '') s.reason = a.reason;
         const ttl = num(a.reason_ttl);
         if (ttl !== undefined) s.reasonTtl = ttl;
         h.status = s;

@@ -8,6 +8,9 @@ import type { PortRange, PortShardJson, Protocol } from '#events';
 import { compareTime } from '../ledger/time.js';
 import { countRangePorts, formatRangeList, normaliseRanges, subtractRanges, unionRanges } from '../ledger/port-ranges.js';
 import { parsePortSpec } from '../scanning/ports.js';
+
+// The projection stores range lists as text; its readers and writers are these.
+export { formatRangeList, parseRangeList } from '../ledger/port-ranges.js';
 import type { ScanConfig, ScanProtocol } from '../scanning/scan-config.js';
 
 /** The ledger's own rule for how requests dedup against it; "none" scans what is asked. */

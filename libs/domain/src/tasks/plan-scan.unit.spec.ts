@@ -4,6 +4,7 @@ import { parseTargets } from '../scanning/targets.js';
 import { addressesOf, EMPTY_SET, rangesToSet } from './address-sets.js';
 import { planKeys } from './portset.js';
 import { planScan, type PlanWorld, type ScanPlan } from './plan-scan.js';
+import type { CoverageSpan, TopPortsTable } from './coverage-dedup.js';
 
 const limits = { maxTasks: 16384, maxAddressesPerTask: 256 };
 const config = (over: Partial<ScanConfig> = {}): ScanConfig => ({ ...DEFAULT_SCAN_CONFIG, openPorts: { ...DEFAULT_SCAN_CONFIG.openPorts, ports: '22,80', allPorts: undefined }, ...over });
@@ -156,6 +157,135 @@ describe('planning a scan', () => {
         expect(p.taskCount).toBe(0);
         expect(p.queuedAddresses).toBe(0);
       }));
+});
+
+describe('planning with coverage dedup (issue 8)', () => {
+  const NOW = '2026-03-01T12:00:00.000Z';
+  const span = (proto: 'tcp' | 'udp', ranges: [number, number][], observedAt = '2026-03-01T00:00:00.000Z'): CoverageSpan => ({ proto, ranges, observedAt, source: 'import:i1' });
+  const ports = (p: string, over: Partial<ScanConfig['openPorts']> = {}, rest: Partial<ScanConfig> = {}) => config({ openPorts: { ...DEFAULT_SCAN_CONFIG.openPorts, allPorts: undefined, ports: p, ...over }, importMode: 'append', ...rest });
+  const plan = (req: { targets: string[]; config: ScanConfig; coverage: Record<string, CoverageSpan[]>; hostnames?: Record<string, string[]>; staleAfterMs?: number; maxTasks?: number; topPorts?: TopPortsTable }) =>
+    planScan(
+      {
+        scanId: 's1', config: req.config, rescan: false, targets: targets(...req.targets), hostnames: req.hostnames ?? {}, limits: { ...limits, maxTasks: req.maxTasks ?? limits.maxTasks },
+        dedup: 'coverage', now: NOW, staleAfterMs: req.staleAfterMs ?? null, topPorts: req.topPorts,
+      },
+      { ...world({ known: Object.keys(req.coverage) }), coverage: (ip) => req.coverage[ip] ?? [] },
+    );
+  const view = (p: ScanPlan) => all(p).map((t) => [t.ranges.map((r) => r.join('-')).join(','), t.shard.ports ?? '*', (t.shard.protocols ?? ['all']).join('+'), t.importMode]);
+
+  it('given 1-1000/tcp scanned on a host, when 1-2000/tcp is asked, then its task covers 1001-2000 only; a host the ledger never saw gets all of it', () => {
+    const p = plan({ targets: ['127.0.0.1', '127.0.0.2'], config: ports('1-2000'), coverage: { '127.0.0.1': [span('tcp', [[1, 1000]])] } });
+    expect(view(p)).toEqual([
+      ['127.0.0.2-127.0.0.2', '*', 'all', 'append'],
+      ['127.0.0.1-127.0.0.1', '1001-2000', 'all', 'append'],
+    ]);
+    expect(p).toMatchObject({ partiallyCovered: 1, queuedAddresses: 2, taskCount: 2, skipped: { covered: 0 } });
+  });
+
+  it('given a host whose coverage holds the whole request, then it is skipped as covered and its new names still reach the ledger', () => {
+    const p = plan({ targets: ['127.0.0.1'], config: ports('22,80'), coverage: { '127.0.0.1': [span('tcp', [[1, 1000]])] }, hostnames: { '127.0.0.1': ['db.test'] } });
+    expect(all(p)).toEqual([]);
+    expect(p.skipped.covered).toBe(1);
+    expect(p.hostnameMerges).toEqual([{ ip: '127.0.0.1', hostnames: ['db.test'] }]);
+  });
+
+  it('given TCP coverage only, when UDP is asked, then UDP is not deduplicated', () => {
+    const p = plan({ targets: ['127.0.0.1'], config: ports('1-2000', { protocols: ['udp'] }), coverage: { '127.0.0.1': [span('tcp', [[1, 65535]])] } });
+    expect(view(p)).toEqual([['127.0.0.1-127.0.0.1', '*', 'all', 'append']]);
+    expect(p.partiallyCovered).toBe(0);
+  });
+
+  it('given TCP partly covered, when TCP and UDP are asked, then TCP and UDP become separate tasks with their own remainders and ids', () => {
+    const p = plan({ targets: ['127.0.0.1'], config: ports('1-2000', { protocols: ['tcp', 'udp'] }), coverage: { '127.0.0.1': [span('tcp', [[1, 1000]]), span('udp', [[1500, 2000]])] } });
+    expect(view(p)).toEqual([
+      ['127.0.0.1-127.0.0.1', '1001-2000', 'tcp', 'append'],
+      ['127.0.0.1-127.0.0.1', '1-1499', 'udp', 'append'],
+    ]);
+    expect(new Set(all(p).map((t) => t.taskId)).size).toBe(2);
+    expect(p.queuedAddresses).toBe(1);
+  });
+
+  it('groups hosts by identical remainder, so blocks stay few when the task budget is tight', () => {
+    const a = [span('tcp', [[1, 1000]])];
+    const b = [span('tcp', [[1, 1500]])];
+    const p = plan({ targets: ['127.0.0.0/29'], config: ports('1-2000'), maxTasks: 2, coverage: { '127.0.0.1': a, '127.0.0.2': a, '127.0.0.5': b, '127.0.0.6': b } });
+    expect(p.addressesPerTask).toBe(4);
+    expect(view(p)).toEqual([
+      ['127.0.0.0-127.0.0.0,127.0.0.3-127.0.0.3', '*', 'all', 'append'],
+      ['127.0.0.4-127.0.0.4,127.0.0.7-127.0.0.7', '*', 'all', 'append'],
+      ['127.0.0.1-127.0.0.2', '1001-2000', 'all', 'append'],
+      ['127.0.0.5-127.0.0.6', '1501-2000', 'all', 'append'],
+    ]);
+    expect(p.taskCount).toBe(4);
+  });
+
+  it('in insert mode, a known host gets its uncovered ports merged as append; unknown hosts stay insert', () => {
+    const p = plan({ targets: ['127.0.0.1-127.0.0.3'], config: ports('1-2000', {}, { importMode: 'insert' }), coverage: { '127.0.0.1': [span('tcp', [[1, 1000]])], '127.0.0.2': [] } });
+    expect(view(p)).toEqual([
+      ['127.0.0.3-127.0.0.3', '*', 'all', 'insert'],
+      ['127.0.0.2-127.0.0.2', '*', 'all', 'append'],
+      ['127.0.0.1-127.0.0.1', '1001-2000', 'all', 'append'],
+    ]);
+    expect(p.skipped.already_known).toBe(0);
+  });
+
+  it('given coverage older than the staleness window, then the host is scanned again', () => {
+    const old = { '127.0.0.1': [span('tcp', [[1, 65535]], '2025-12-01T00:00:00.000Z')] };
+    expect(plan({ targets: ['127.0.0.1'], config: ports('22'), coverage: old }).skipped.covered).toBe(1);
+    expect(view(plan({ targets: ['127.0.0.1'], config: ports('22'), coverage: old, staleAfterMs: 30 * 24 * 3600_000 }))).toEqual([['127.0.0.1-127.0.0.1', '*', 'all', 'append']]);
+  });
+
+  it('resolves top-N to its ports before subtracting; without a table a top-N host is covered only by every port', () => {
+    const topPorts: TopPortsTable = { top: (proto, n) => (proto === 'tcp' && n === 3 ? [[22, 22], [80, 80], [443, 443]] : null) };
+    const top3 = config({ openPorts: { ...DEFAULT_SCAN_CONFIG.openPorts, allPorts: undefined, topPorts: 3 }, importMode: 'append' });
+    const cov = { '127.0.0.1': [span('tcp', [[1, 100]])] };
+    expect(view(plan({ targets: ['127.0.0.1'], config: top3, coverage: cov, topPorts }))).toEqual([['127.0.0.1-127.0.0.1', '443', 'all', 'append']]);
+    expect(view(plan({ targets: ['127.0.0.1'], config: top3, coverage: cov }))).toEqual([['127.0.0.1-127.0.0.1', '*', 'all', 'append']]);
+    expect(plan({ targets: ['127.0.0.1'], config: top3, coverage: { '127.0.0.1': [span('tcp', [[1, 65535]])] } }).skipped.covered).toBe(1);
+  });
+
+  it('subtracts coverage within each port shard', () => {
+    const p = plan({ targets: ['127.0.0.1'], config: config({ ...DEFAULT_SCAN_CONFIG, importMode: 'append', shards: 2 }), coverage: { '127.0.0.1': [span('tcp', [[1, 40000]])] } });
+    expect(all(p).map((t) => [t.shard.index, t.shard.ports])).toEqual([[1, '40001-65535']]);
+    expect(p.skipped.covered).toBe(1); // shard 0 (1-32768) is covered
+  });
+
+  it('never loses or doubles work: per address and protocol, queued ports ∪ covered ports = requested ports', () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom<'tcp' | 'udp'>('tcp', 'udp'), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 30 })), { maxLength: 20 }),
+        fc.integer({ min: 1, max: 6 }),
+        (req, cov, maxTasks) => {
+          const a = (n: number) => `127.0.0.${n}`;
+          const coverage: Record<string, CoverageSpan[]> = {};
+          for (const [h, proto, lo, w] of cov) (coverage[a(h)] ??= []).push(span(proto, [[lo, lo + w]]));
+          const p = plan({ targets: req.map(a), config: ports('1-50', { protocols: ['tcp', 'udp'] }), coverage, maxTasks });
+          const got = new Set<string>();
+          const doubled: string[] = [];
+          const expand = (spec: string) => spec.split(',').flatMap((x) => {
+            const [lo, hi = lo] = x.split('-').map(Number);
+            return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+          });
+          for (const t of all(p)) {
+            const list = expand(t.shard.ports ?? '1-50');
+            for (const ip of addressesOf(t.ranges)) for (const proto of t.shard.protocols ?? ['tcp', 'udp']) for (const port of list) {
+              const k = `${ip}/${proto}/${port}`;
+              if (got.has(k)) doubled.push(k);
+              got.add(k);
+            }
+          }
+          const wrong: string[] = [];
+          for (const ip of new Set(req.map(a))) for (const proto of ['tcp', 'udp'] as const) for (let port = 1; port <= 50; port++) {
+            const isCovered = (coverage[ip] ?? []).some((c) => c.proto === proto && c.ranges.some(([lo, hi]) => lo <= port && port <= hi));
+            if (got.has(`${ip}/${proto}/${port}`) === isCovered) wrong.push(`${ip}/${proto}/${port}`);
+          }
+          expect([doubled, wrong]).toEqual([[], []]);
+          expect(p.taskCount).toBe(all(p).length);
+        },
+      ),
+      { numRuns: 100 },
+    ));
 });
 
 it('rangesToSet merges what it reads', () => expect(rangesToSet([['127.0.0.1', '127.0.0.2'], ['127.0.0.3', '127.0.0.3']]).v4).toHaveLength(1));

@@ -10,7 +10,15 @@ export class EventPublisher {
   private connected = false;
 
   constructor(kafka: Kafka, private readonly topicPrefix = '') {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // When a broker dies, its partitions have no reachable leader until the controller fences it
+    // (broker.session.timeout.ms, 9 s by default) and elects new ones: retries span about a minute
+    // so a send rides out a broker failover instead of failing (test/int/kafka-cluster.int.spec.ts).
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 18 },
+    });
   }
 
   async connect(): Promise<void> {

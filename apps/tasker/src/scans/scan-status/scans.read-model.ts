@@ -99,6 +99,8 @@ export class ScansReadModel {
         tasks: plan?.tasks ?? null,
         addressesPerTask: plan?.addressesPerTask ?? null,
         hostnameMerges: plan?.hostnameMerges ?? null,
+        partiallyCovered: plan?.partiallyCovered ?? null,
+        dedup: plan?.dedup ?? null,
         ...(plan?.error ? { error: plan.error } : {}),
       },
       counts: { ...tasks, total: total(tasks) },
@@ -177,7 +179,7 @@ export class ScansReadModel {
     const counts = await this.counts(page.map((r) => r.scan_id));
     const last = page[page.length - 1];
     return {
-      items: page.map((r) => this.shape(r, counts.get(r.scan_id))),
+      items: await Promise.all(page.map(async (r) => ({ ...this.shape(r, counts.get(r.scan_id)), waiting: r.final_state ? null : await this.waiting(r) }))),
       nextCursor: rows.length > q.limit && last ? encodeCursor(new Date(last.requested_at).toISOString(), last.scan_id) : null,
     };
   }
