@@ -190,3 +190,75 @@ describe('fold properties', () => {
     );
   });
 });
+
+describe('explain chains and coverage, over random histories', () => {
+  const tracked = fc.array(obsArb().map((o) => ({ ...o, trackHistory: true })), { minLength: 1, maxLength: 7 });
+
+  it('given any history, each port field’s chain of changes is continuous and ends in today’s value', () => {
+    fc.assert(
+      fc.property(tracked, (history) => {
+        let state: HostState | null = null;
+        const changes: { key: string; old: unknown; new: unknown }[] = [];
+        history.forEach((o, i) => {
+          const r = foldObservation(state, o, metaFor(`ev-${i}`, o));
+          state = r.state;
+          for (const c of r.changes) if (c.port !== undefined && c.field !== 'script') changes.push({ key: `${c.proto}/${c.port}|${c.field}`, old: c.old, new: c.new });
+        });
+        const s = state as HostState | null;
+        if (!s) return;
+        const last = new Map<string, unknown>();
+        for (const c of changes) {
+          // Continuity: every change starts where the previous one of the same fact ended.
+          if (last.has(c.key)) expect(canonicalJson(c.old)).toBe(canonicalJson(last.get(c.key)));
+          last.set(c.key, c.new);
+        }
+        for (const p of Object.values(s.ports)) {
+          const k = `${p.proto}/${p.port}`;
+          expect(last.get(`${k}|state`)).toBe(p.state);
+          for (const f of SERVICE_FIELDS) {
+            if (!['name', 'product', 'version', 'extrainfo', 'tunnel'].includes(f)) continue;
+            const v = (p.service as Record<string, { value: unknown } | undefined>)[f]?.value;
+            // A port's first values arrive with its appearance (the state row); later edits each have a row.
+            if (last.has(`${k}|service.${f}`)) expect(last.get(`${k}|service.${f}`) ?? undefined).toBe(v);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('given overlapping scans of different ranges and protocols, coverage is their union, each port credited to its latest scan', () => {
+    const covArb = fc.record({
+      tcp: fc.option(fc.array(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 30 })).map(([a, n]) => [a, a + n] as [number, number]), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+      udp: fc.option(fc.array(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 30 })).map(([a, n]) => [a, a + n] as [number, number]), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    });
+    const scans = fc.array(
+      fc.tuple(obsArb({ mode: fc.constantFrom<ImportMode>('append', 'update', 'replace') }), covArb).map(([o, cov]) => ({
+        ...o,
+        coverage: Object.fromEntries(Object.entries(cov).filter(([, v]) => v !== undefined)) as HostObservedV1['coverage'],
+        host: { ...o.host, status: { state: 'up', reason: 'syn-ack' } },
+      })),
+      { minLength: 1, maxLength: 6 },
+    );
+    fc.assert(
+      fc.property(scans, (history) => {
+        const s = foldAll(history)!;
+        for (const proto of ['tcp', 'udp'] as Protocol[]) {
+          const owner = new Map<number, string>();
+          for (const o of history)
+            for (const [a, b] of o.coverage[proto] ?? [])
+              for (let port = a; port <= b; port++) if (!owner.has(port) || owner.get(port)! < o.observedAt) owner.set(port, o.observedAt);
+          const credited = new Map<number, string>();
+          for (const c of s.coverage.filter((x) => x.proto === proto))
+            for (const [a, b] of c.ranges)
+              for (let port = a; port <= b; port++) {
+                expect(credited.has(port)).toBe(false); // records never overlap
+                credited.set(port, c.observedAt);
+              }
+          expect(new Map([...credited].sort((x, y) => x[0] - y[0]))).toEqual(new Map([...owner].sort((x, y) => x[0] - y[0])));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

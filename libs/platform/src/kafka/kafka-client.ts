@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import kafkajs, { type Kafka as KafkaClient, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { KafkaEnv } from '../config/common.config.js';
 import type { JsonLogger } from '../logging/json-logger.js';
@@ -8,35 +7,7 @@ import type { JsonLogger } from '../logging/json-logger.js';
 // kafkajs is CommonJS: its runtime values come through the default export under ESM.
 const { Kafka, logLevel } = kafkajs;
 
-/**
- * kafkajs 2.2.4 gives up on a send when a partition leader's broker refuses connections (it died
- * and the controller has not moved its partitions yet): BrokerPool.findBroker wraps the
- * connection error as non-retriable, so the producer's retry loop, which refreshes metadata and
- * retries connection errors, never sees it (tulios/kafkajs#1686). Nothing was sent to that broker
- * in that attempt, so handing the plain connection error back is safe: the producer retries with
- * fresh metadata and re-sends only to the brokers that have not answered, with the same sequence
- * numbers. Found by test/int/kafka-cluster.int.spec.ts (a broker SIGKILLed during publishing).
- */
-let brokerPoolPatched = false;
-function retryConnectionErrorsToDeadLeaders(): void {
-  if (brokerPoolPatched) return;
-  brokerPoolPatched = true;
-  const BrokerPool = createRequire(import.meta.url)('kafkajs/src/cluster/brokerPool.js') as { prototype: { findBroker(this: unknown, a: unknown): Promise<unknown> } };
-  const original = BrokerPool.prototype.findBroker;
-  if (typeof original !== 'function') return;
-  BrokerPool.prototype.findBroker = async function findBroker(this: unknown, args: unknown) {
-    try {
-      return await original.call(this, args);
-    } catch (e) {
-      const err = e as { name?: string; cause?: { name?: string } };
-      if (err?.name === 'KafkaJSNonRetriableError' && err.cause?.name === 'KafkaJSConnectionError') throw err.cause;
-      throw e;
-    }
-  };
-}
-
 export function createKafka(env: KafkaEnv, clientId: string, logger?: JsonLogger): KafkaClient {
-  retryConnectionErrorsToDeadLeaders();
   // We key every message explicitly; the v1-partitioner notice is noise.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const cfg: KafkaConfig = {
