@@ -14,7 +14,7 @@ const escText = (v: unknown): string => String(v).replace(/[&<>\r]/g, (c) => REF
  */
 const attrs = (o: Record<string, unknown>, required: readonly string[] = []): string =>
   Object.entries(o)
-    .filter(([k, v]) => (v !== undefined && v !== null && v !== ''))
+    .filter(([k, v]) => required.includes(k) || (v !== undefined && v !== null && v !== ''))
     .map(([k, v]) => ` ${k}="${esc(v ?? '')}"`)
     .join('');
 
