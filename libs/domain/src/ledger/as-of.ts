@@ -11,10 +11,13 @@ export type HostEvent = Envelope<'HostObserved', HostObservedV1> | Envelope<'Hos
  */
 export function replayHost(events: Iterable<HostEvent>, from: HostState | null = null): HostState | null {
   let s = from;
+  // States made here are ours to reuse: folding into them in place saves a copy per event.
+  let owned = false;
   for (const e of events) {
     const meta = { eventId: e.eventId, occurredAt: e.occurredAt, actor: e.actor };
-    if (e.type === 'HostObserved') s = foldObservation(s, e.payload, meta).state;
+    if (e.type === 'HostObserved') s = foldObservation(s, e.payload, meta, owned).state;
     else if (s) s = foldHostDeleted(s, meta).state;
+    owned = s !== null;
   }
   return s;
 }

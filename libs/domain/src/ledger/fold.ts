@@ -63,14 +63,15 @@ export function sourceIdOf(source: Provenance): string {
 
 /**
  * Folds one HostObserved event into the host's read model. Pure: time and ids come from the event and
- * its envelope (meta), so replaying the log rebuilds byte-identical state.
+ * its envelope (meta), so replaying the log rebuilds byte-identical state. `owned` lets a caller that
+ * discards `state` and the changes (a replay) skip the defensive copy; the result may share parts of it.
  */
-export function foldObservation(state: HostState | null, obs: HostObservedV1, meta: FoldMeta): FoldResult {
+export function foldObservation(state: HostState | null, obs: HostObservedV1, meta: FoldMeta, owned = false): FoldResult {
   const creating = state === null || state.deleted;
   if (state !== null && state.ip !== obs.host.ip) {
     throw new Error(`foldObservation: observation of ${obs.host.ip} folded into the state of ${state.ip}`);
   }
-  const f = new Folding(creating ? null : state, obs, meta);
+  const f = new Folding(creating ? null : state, obs, meta, owned);
   return f.run(state?.deleted === true);
 }
 
@@ -128,11 +129,12 @@ class Folding {
     prev: HostState | null,
     private readonly obs: HostObservedV1,
     private readonly meta: FoldMeta,
+    owned: boolean,
   ) {
     this.stamp = { eventId: meta.eventId, observedAt: obs.observedAt };
     this.sourceId = sourceIdOf(obs.source);
     this.creating = prev === null;
-    this.d = prev === null ? emptyDraft(obs, this.stamp, this.sourceId) : clone(prev);
+    this.d = prev === null ? emptyDraft(obs, this.stamp, this.sourceId) : owned ? (prev as unknown as Draft) : clone(prev);
     this.down = obs.host.status?.state?.trim() === 'down';
     this.continuation = prev !== null && prev.sources[prev.appearedBy.eventId]?.sourceId === this.sourceId;
     // A new host is recorded in full whatever the mode; a run's later elements for a host it created
