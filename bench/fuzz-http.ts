@@ -161,6 +161,11 @@ function configFile(f: Fixtures): string {
       `values = ${list(f.scans)}`,
       '[dictionaries.ips]',
       `values = ${list(f.ips)}`,
+      // The change feed is a server-sent event stream that stays open: read a few events, then move on.
+      '[[operations]]',
+      'include-path = "/projects/{projectId}/changes/stream"',
+      'request-timeout = 2.0',
+      'max-stream-events = 3',
       '',
     ].join('\n'),
   );
@@ -201,6 +206,7 @@ async function runSt(app: string, phase: string, base: string, config: string, f
   const failures = [...xml.matchAll(/<testcase [^>]*name="([^"]+)"[^>]*>\s*<(failure|error)[^>]*message="([^"]*)"/g)].map((m) => `${m[1]}: ${m[3].slice(0, 200)}`);
   // "N generated" in schemathesis' summary; JUnit only lists operations.
   const cases = Number(/(\d+) generated/.exec(out.text)?.[1] ?? NaN);
+  if (/No operations matched the filters/.test(out.text)) return { app, phase, operations: 0, cases: 0, failures: [], exit: out.code, seconds: 0 };
   if (out.code !== 0 && failures.length === 0) failures.push(`schemathesis exited ${out.code}: ${out.text.split('\n').slice(-15).join(' | ')}`);
   return { app, phase, operations, cases, failures, exit: out.code, seconds: Math.round((performance.now() - t0) / 1000) };
 }
@@ -245,12 +251,12 @@ async function main(): Promise<number> {
     const DISRUPTIVE = '(/rotate$|/ledger/rebuild$|^/emergency-stop)';
     for (const app of APPS) {
       const base = app === 'ledger' ? ledger : tasker;
-      const common = ['--exclude-path-regex', '/webhooks$'];
+      const common = ['--exclude-name', 'POST /projects/{projectId}/webhooks'];
       results.push(await runSt(app, 'main', base, config, [...common, '--exclude-method', 'DELETE', '--exclude-path-regex', DISRUPTIVE]));
       log(JSON.stringify(results[results.length - 1]));
       results.push(await runSt(app, 'disruptive', base, config, ['--include-path-regex', DISRUPTIVE]));
       log(JSON.stringify(results[results.length - 1]));
-      results.push(await runSt(app, 'deletes', base, config, [...common, '--include-method', 'DELETE']));
+      results.push(await runSt(app, 'deletes', base, config, ['--include-method', 'DELETE']));
       log(JSON.stringify(results[results.length - 1]));
     }
     for (const a of [ledger, tasker]) if ((await fetch(`${a}/health`)).status !== 200) results.push({ app: a, phase: 'health', operations: 0, cases: 0, failures: ['not healthy after the run'], exit: 1, seconds: 0 });
@@ -267,7 +273,7 @@ async function main(): Promise<number> {
 
   const failures = results.flatMap((r) => r.failures.map((x) => `${r.app}/${r.phase}: ${x}`));
   console.log('\n| app | phase | operations | test cases | failures | time |\n|---|---|---:|---:|---:|---:|');
-  for (const r of results) console.log(`| ${r.app} | ${r.phase} | ${r.operations} | ${Number.isNaN(r.cases) ? '?' : r.cases} | ${r.failures.length} | ${r.seconds} s |`);
+  for (const r of results.filter((x) => x.operations > 0 || x.failures.length)) console.log(`| ${r.app} | ${r.phase} | ${r.operations} | ${Number.isNaN(r.cases) ? '?' : r.cases} | ${r.failures.length} | ${r.seconds} s |`);
   console.log(`\ninternal errors logged by the apps: ${internalErrors}`);
   for (const x of failures) console.log(`FAILED ${x}`);
   console.log(failures.length === 0 && internalErrors === 0 ? '\nfuzz:http: no 5xx, no stack traces' : `\nfuzz:http: ${failures.length} failing operation(s); reports and logs in ${work}`);

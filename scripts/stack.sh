@@ -68,8 +68,13 @@ kafka_node_format() {
     || die "formatting Kafka storage failed (see $3/$1-format.log)"
 }
 
-# A cluster id as StorageTool random-uuid makes one (16 random bytes, base64url), without a JVM start.
-new_cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+# A cluster id as StorageTool random-uuid makes one (16 random bytes, base64url, never starting with
+# "-", which the tool would read as an option), without a JVM start.
+new_cluster_id() {
+  local id="-"
+  while [ "${id#-}" != "$id" ]; do id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"; done
+  echo "$id"
+}
 
 # Formats a node's storage when new (cluster id $4), then runs it in the background.
 #   kafka_node_launch name props pidfile cluster-id port logdir heap
@@ -246,7 +251,9 @@ ensure_app_db() { # pg-bin
   fi
   # Schemas (and their tables, views, sequences, functions, types) the apps created as postgres
   # before this role existed become the role's, so its migrations can alter them.
-  "${psql[@]}" -d "$db" -v user="$PG_APP_USER" -v pw="$(cat "$FALCORIA_PG_APP_PASSWORD_FILE")" -v db="$db" >/dev/null <<'SQL' || die "could not set up the role $PG_APP_USER in database $db (see the error above)"
+  # (psql reads the password from the file itself: it never shows on a command line.)
+  "${psql[@]}" -d "$db" -v user="$PG_APP_USER" -v pwfile="$FALCORIA_PG_APP_PASSWORD_FILE" -v db="$db" >/dev/null <<'SQL' || die "could not set up the role $PG_APP_USER in database $db (see the error above)"
+\set pw `cat :'pwfile'`
 select format('create role %I', :'user') where not exists (select 1 from pg_roles where rolname = :'user') \gexec
 alter role :"user" with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls password :'pw';
 grant connect, create, temporary on database :"db" to :"user";

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # npm start: set-up, the local stack, then tasker + one worker + ledger projector in the background.
 # Idempotent: what is already running is left alone. `npm stop` stops everything.
+# `npm start -- --cluster`: a three-broker Kafka cluster instead of one broker (see stack.sh).
 set -euo pipefail
+for arg in "$@"; do
+  if [ "$arg" = --cluster ] && [ "${FALCORIA_KAFKA_BROKERS_COUNT:-1}" -lt 2 ]; then export FALCORIA_KAFKA_BROKERS_COUNT=3; fi
+done
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
 

@@ -1,16 +1,18 @@
-// npm run chaos [-- --rounds 20 --scenario worker-kill,pg-restart --seed 42 --json --cluster --keep]
+// npm run chaos [-- --rounds 20 --scenario worker-kill,pg-restart --seed 42 --json --cluster --keep --no-netns]
 //
 // The fault suite (issue #9): every scenario repeats N rounds on real processes against its own
 // stack (.stack-chaos: Kafka 127.0.0.1:39192, PostgreSQL 127.0.0.1:35432; the dev and test stacks are
 // never touched), with a known expected set of results each round, a fault at a moment a seeded
 // generator picks, and an account of what was lost and what was applied twice. Targets are only
-// loopback listeners the suite opens and synthetic reports (nothing else is ever scanned).
+// loopback listeners the suite opens, two network-namespace hosts it builds on a bridge of its own
+// (as root; removed at the end) and synthetic reports (nothing else is ever scanned).
 // Exits 1 if anything was lost, doubled, or a check failed; 2 on bad arguments.
+import { createNetnsLan, lanUnavailableReason, sweepStaleLans, type Lan } from '../netns-lan.js';
 import { root, sleep } from '../scan-harness.js';
 import { ChaosStack } from './chaos-stack.js';
 import { Rng } from './rng.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
-import { emptyRound, type RoundResult, type SuiteContext, type World } from './world.js';
+import { emptyRound, LAN_PORT, type RoundResult, type SuiteContext, type World } from './world.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -19,11 +21,11 @@ const arg = (name: string): string | undefined => {
 };
 const flag = (name: string) => argv.includes(`--${name}`);
 const usage = (msg: string): never => {
-  console.error(`${msg}\nusage: npm run chaos [-- --rounds N (1-1000, default 20) --scenario a,b --seed N --json --cluster --keep --list]`);
+  console.error(`${msg}\nusage: npm run chaos [-- --rounds N (1-1000, default 20) --scenario a,b --seed N --json --cluster --keep --no-netns --round-timeout S --list]`);
   process.exit(2);
 };
 
-const known = new Set(['rounds', 'scenario', 'seed', 'json', 'cluster', 'keep', 'list', 'round-timeout']);
+const known = new Set(['rounds', 'scenario', 'seed', 'json', 'cluster', 'keep', 'list', 'round-timeout', 'no-netns']);
 for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) usage(`unknown option ${a}`);
 if (flag('list')) {
   for (const s of SCENARIOS) console.log(`${s.name.padEnd(16)} ${s.title}`);
@@ -39,6 +41,7 @@ const roundTimeoutMs = Number(arg('round-timeout') ?? 900) * 1000;
 const json = flag('json');
 const cluster = flag('cluster');
 const keep = flag('keep');
+const netns = !flag('no-netns');
 
 const log = (line: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -58,17 +61,20 @@ interface ScenarioReport {
 const abort = new AbortController();
 let signals = 0;
 let stackRef: ChaosStack | undefined;
+let lan: Lan | undefined;
 let worldRef: World | undefined;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     if (++signals > 1) {
       for (const a of worldRef?.fleet.live() ?? []) a.child.kill('SIGKILL');
+      lan?.close();
       process.exit(130);
     }
     log(`${sig}: finishing the current step, then cleaning up (again to exit at once)`);
     abort.abort();
     setTimeout(() => {
       for (const a of worldRef?.fleet.live() ?? []) a.child.kill('SIGKILL');
+      lan?.close();
       log('cleanup took too long; the chaos stack may still run: npm run stack -- stop with FALCORIA_STACK_DIR=.stack-chaos');
       process.exit(130);
     }, 180000).unref();
@@ -90,6 +96,7 @@ const METRICS: Record<string, (xs: number[], rounds: number) => string> = {
   acceptedBeforeRetry: (xs, n) => `before the retry: whole in ${xs.filter((x) => x === 1).length}, none in ${n - xs.filter((x) => x === 1).length}`,
   scanSeconds: (xs) => `round ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} s`,
   rebuildSeconds: (xs) => `rebuild ≤ ${Math.max(...xs).toFixed(1)} s`,
+  offersPerTask: (xs) => `offers sent again after the kill (same event ids) in ${xs.filter((x) => x > 1).length} round(s)`,
 };
 
 function summarise(s: ScenarioReport): void {
@@ -159,8 +166,15 @@ stackRef = stack;
 const reports: ScenarioReport[] = [];
 let fatal: Error | undefined;
 try {
+  const noLan = netns ? lanUnavailableReason() : 'off (--no-netns)';
+  if (noLan) log(`namespace hosts: ${noLan}; scans target loopback listeners only`);
+  else {
+    sweepStaleLans();
+    lan = await createNetnsLan({ hosts: 2, tcp: [{ port: LAN_PORT, banner: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3' }] });
+    log(`namespace hosts ${lan.range} on ${lan.bridge} (${lan.cidr}), listening on ${LAN_PORT}`);
+  }
   await stack.start();
-  const ctx: SuiteContext = { stack, log, replicationFactor: cluster ? 3 : 1, keepDatabases: keep };
+  const ctx: SuiteContext = { stack, log, replicationFactor: cluster ? 3 : 1, keepDatabases: keep, lan };
   for (const n of names) {
     if (abort.signal.aborted) break;
     reports.push(await runScenario(ctx, SCENARIOS.find((s) => s.name === n)!, master));
@@ -171,6 +185,7 @@ try {
 } finally {
   log(keep ? `keeping the chaos stack's data in ${stack.dir}` : 'stopping the chaos stack');
   await bounded(stackRef.stop(keep), 240000, 'stopping the chaos stack').catch((e) => log((e as Error).message));
+  lan?.close();
   await sleep(100);
 }
 

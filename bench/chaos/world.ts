@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { Topics } from '#events';
 import { generateReport } from '../gen-report.js';
+import type { Lan } from '../netns-lan.js';
 import { api, sleep } from '../scan-harness.js';
 import { Audit, totalDoubles, until, type LoggedEvent } from './audit.js';
 import type { ChaosStack } from './chaos-stack.js';
@@ -30,7 +31,12 @@ export interface SuiteContext {
   readonly log: (line: string) => void;
   readonly replicationFactor: number;
   readonly keepDatabases: boolean;
+  /** Network-namespace hosts the suite built (root only), scanned with the loopback listeners. */
+  readonly lan?: Lan;
 }
+
+/** The port the namespace hosts listen on (with an SSH banner). */
+export const LAN_PORT = 2222;
 
 /** Short lease and session times, as the e2e tests use, so a dead worker's task moves within seconds. */
 export const TASKER_FAST_LEASES = { TASKER_LEASE_SECONDS: '6', TASKER_LEASE_CHECK_SECONDS: '1', TASKER_WORKER_DEAD_SECONDS: '6', TASKER_TASK_MAX_ATTEMPTS: '5' };
@@ -109,7 +115,8 @@ export class World {
 
   /** A fresh project for one round, its scope, and a wait until every tasker sees it. */
   async createProject(name: string, allow: string[]): Promise<string> {
-    const projectId = await until(`creating project ${name}`, 60000, 250, async () => {
+    // After a broker restart, consumer groups may wait out the old members' sessions before they resume.
+    const projectId = await until(`creating project ${name}`, 180000, 250, async () => {
       const r = await api(this.ledgerUrl(), this.token, 'POST', '/projects', { name });
       return r.status === 201 ? (r.body.id as string) : undefined;
     });
@@ -146,6 +153,7 @@ export class World {
 // Loopback targets
 
 export interface LoopbackTargets {
+  /** Every address scanned (the namespace hosts too, when there are some). */
   readonly hosts: readonly string[];
   readonly ports: readonly number[];
   /** `ip/tcp/port` the scan must find open. */
@@ -198,12 +206,16 @@ export interface ScanRound {
 }
 
 export async function startScan(world: World, rng: Rng, name: string, base: string, k: number): Promise<ScanRound> {
-  const projectId = await world.createProject(name, ['127.0.0.0/8']);
-  const targets = await loopbackTargets(rng, base, k);
+  const lan = world.ctx.lan;
+  const projectId = await world.createProject(name, ['127.0.0.0/8', ...(lan ? [lan.cidr] : [])]);
+  const loopback = await loopbackTargets(rng, base, k);
+  const targets: LoopbackTargets = lan
+    ? { ...loopback, hosts: [...loopback.hosts, ...lan.ips], expected: new Set([...loopback.expected, ...lan.ips.map((ip) => `${ip}/tcp/${LAN_PORT}`)]) }
+    : loopback;
   const scansFrom = await world.audit.mark(world.audit.topic(Topics.scans));
   const body = {
-    targets: [`${targets.hosts[0]}-${targets.hosts[targets.hosts.length - 1]}`],
-    config: { openPorts: { ports: `${targets.ports.join(',')},${FILLER_PORTS}`, minRate: null, maxRate: 200, maxRetries: 1, timeoutSeconds: 120 }, services: false },
+    targets: [`${loopback.hosts[0]}-${loopback.hosts[loopback.hosts.length - 1]}`, ...(lan ? [lan.range] : [])],
+    config: { openPorts: { ports: `${loopback.ports.join(',')},${lan ? `${LAN_PORT},` : ''}${FILLER_PORTS}`, minRate: null, maxRate: 200, maxRetries: 1, timeoutSeconds: 120 }, services: false },
     idempotencyKey: `chaos-${randomUUID()}`,
   };
   const r = await until('POST /scans', 120000, 1000, async () => {

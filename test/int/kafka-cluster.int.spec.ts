@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
@@ -33,6 +33,24 @@ async function ok(...args: string[]): Promise<string> {
   if (r.code !== 0) throw new Error(`stack.sh ${args.join(' ')} failed:\n${r.out}`);
   return r.out;
 }
+
+describe('stack.sh cluster commands, refused before anything starts', () => {
+  const scratch = join(process.cwd(), '.stack-cluster-refusals');
+  const run = (args: string[], extra: Record<string, string>) =>
+    spawnSync('bash', ['scripts/stack.sh', ...args], {
+      env: { ...process.env, KAFKA_BROKERS: undefined, FALCORIA_KAFKA_BROKERS_COUNT: undefined, FALCORIA_STACK_DIR: scratch, FALCORIA_EXTERNAL_PG: '1', ...extra },
+      encoding: 'utf8',
+    });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('kill-broker without a cluster, a bad node count, and overlapping ports are clear errors', () => {
+    expect(run(['kill-broker', '1'], {}).stderr).toContain(`no Kafka cluster in ${scratch}: start one with stack.sh start --cluster`);
+    expect(run(['status'], { FALCORIA_KAFKA_BROKERS_COUNT: 'ten' }).stderr).toContain('FALCORIA_KAFKA_BROKERS_COUNT must be 1-9, not "ten"');
+    const overlap = run(['start', '--cluster'], { KAFKA_PORT: '39492', KAFKA_CONTROLLER_PORT: '39494' });
+    expect(overlap.status).not.toBe(0);
+    expect(overlap.stderr).toMatch(/broker and controller ports overlap .*set them further apart/);
+  });
+});
 
 describe('a three-broker cluster from stack.sh --cluster', () => {
   const prefix = testPrefix();

@@ -93,13 +93,20 @@ export async function startSecureBroker(): Promise<SecureBroker> {
       '',
     ].join('\n'),
   );
-  const clusterId = randomBytes(16).toString('base64url');
+  let clusterId = '-';
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url'); // "-…" would read as an option
   const java = process.env.JAVA ?? 'java';
-  execFileSync(
-    java,
-    ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--add-scram', `SCRAM-SHA-512=[name=broker,password=${brokerPassword}]`, '--add-scram', `SCRAM-SHA-512=[name=${username},password=${password}]`],
-    { stdio: 'pipe' },
-  );
+  try {
+    execFileSync(
+      java,
+      ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--add-scram', `SCRAM-SHA-512=[name=broker,password=${brokerPassword}]`, '--add-scram', `SCRAM-SHA-512=[name=${username},password=${password}]`],
+      { stdio: 'pipe' },
+    );
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    // Not the command line: it holds the passwords.
+    throw new Error(`formatting the SASL_SSL test broker failed: ${String((e as { stderr?: Buffer }).stderr ?? '')}`);
+  }
   const child: ChildProcess = spawn(
     java,
     ['-Xms128m', '-Xmx384m', '-XX:+UseG1GC', `-Dkafka.logs.dir=${join(dir, 'logs')}`, `-Dlog4j2.configurationFile=${resolve('scripts/kafka/log4j2.yaml')}`, '-cp', `${libs}/*`, 'kafka.Kafka', props],

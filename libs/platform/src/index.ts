@@ -1,5 +1,6 @@
 export * from './config/env.js';
 export * from './config/common.config.js';
+export * from './config/startup-failure.js';
 export * from './logging/json-logger.js';
 export * from './kafka/kafka-client.js';
 export * from './kafka/topic-admin.js';

@@ -10,7 +10,7 @@ import { isReportError, type Principal } from '#domain';
 import { Access, CONFIG, CurrentPrincipal } from '#platform';
 import type { LedgerEnv } from '../ledger.config.js';
 import { actorOf } from '../access/access-commands.service.js';
-import { ImportReportService } from './import-report.service.js';
+import { ImportInterruptedError, ImportReportService } from './import-report.service.js';
 import { spoolReport, UploadTooLargeError } from './report-spool.js';
 
 const bool = (v: string | undefined, dflt: boolean, name: string): boolean => {
@@ -110,7 +110,22 @@ export class ImportReportHttpController {
         const dup = await this.imports.findDuplicate(projectId, report.sha256);
         if (dup) return { importId: dup, status: 'duplicate', duplicateOf: dup, sha256: report.sha256, message: 'this report was already imported into the project; nothing changed (use force=true to apply it again)' };
       }
-      const importId = await this.imports.publish({ projectId, mode, trackHistory, force, fileName, actor: actorOf(p) }, report);
+      let importId: string;
+      try {
+        importId = await this.imports.publish({ projectId, mode, trackHistory, force, fileName, actor: actorOf(p) }, report);
+      } catch (e) {
+        if (!(e instanceof ImportInterruptedError)) throw e;
+        throw new HttpException(
+          {
+            statusCode: 503,
+            error: 'Service Unavailable',
+            importId: e.importId,
+            status: 'failed',
+            message: 'the event log did not take the whole import (broker unavailable); what reached it stays applied and the import is marked failed once the broker is back; send the file again',
+          },
+          503,
+        );
+      }
       if (!wait) return { importId, status: 'applying', hostCount: report.hostCount, sha256: report.sha256 };
       return (await this.imports.waitApplied(projectId, importId, this.config.LEDGER_WAIT_MS)) ?? { importId, status: 'applying' };
     } finally {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Actor, Envelope, HostObservedV1, ImportCompletedV1, ImportMode, ImportStartedV1 } from '#events';
+import type { Actor, Envelope, HostObservedV1, ImportCompletedV1, ImportFailedV1, ImportMode, ImportStartedV1 } from '#events';
 import { CONFIG, LOGGER, ORM, PUBLISHER, type EventPublisher, type JsonLogger } from '#platform';
 import type { LedgerEnv } from '../ledger.config.js';
 import type { SpooledReport } from './report-spool.js';
@@ -30,6 +30,19 @@ export interface ImportStatus {
   /** Hosts of this import that could not be applied and went to the dead-letter topic. */
   readonly deadLettered?: number;
 }
+
+/** Publishing stopped part-way (the broker went away): what reached the log stays; the import is marked failed. */
+export class ImportInterruptedError extends Error {
+  constructor(
+    readonly importId: string,
+    cause: Error,
+  ) {
+    super(`publishing import ${importId} was interrupted: ${cause.message}`, { cause });
+  }
+}
+
+/** How long an interrupted import keeps trying to publish its ImportFailed (the broker may take a while to come back). */
+const MARK_FAILED_FOR_MS = 30 * 60 * 1000;
 
 /** Well under the topics' 10 MiB max.message.bytes; a single host is held to MAX_EVENT_BYTES by the spooler. */
 const PUBLISH_BATCH_BYTES = 4 * 1024 * 1024;
@@ -67,8 +80,43 @@ export class ImportReportService {
     return rows[0]?.id ?? null;
   }
 
+  /**
+   * Publishes the import. If publishing stops part-way, ImportStarted may already be in the log while
+   * ImportCompleted never will be, and the import would read "applying" forever: an ImportFailed is
+   * published instead, retried in the background until the broker takes it (found by the fault suite,
+   * `npm run chaos -- --scenario broker-import`).
+   */
   async publish(req: ImportRequest, report: SpooledReport): Promise<string> {
     const importId = randomUUID();
+    try {
+      return await this.publishAll(importId, req, report);
+    } catch (e) {
+      this.markFailed(req, importId, `publishing was interrupted: ${(e as Error).message}`);
+      throw new ImportInterruptedError(importId, e as Error);
+    }
+  }
+
+  private markFailed(req: ImportRequest, importId: string, reason: string): void {
+    const payload: ImportFailedV1 = { projectId: req.projectId, importId, reason: reason.slice(0, 1000) };
+    // One envelope for every attempt: if an attempt reached the log unacknowledged, the next one is the same event.
+    const event = env('ImportFailed', req.projectId, payload, req.actor, importId);
+    const until = Date.now() + MARK_FAILED_FOR_MS;
+    const attempt = async (n: number): Promise<void> => {
+      try {
+        await this.publisher.publish([event]);
+        this.logger.warn({ msg: 'import marked failed', importId, projectId: req.projectId, reason: payload.reason });
+      } catch (e) {
+        if (Date.now() > until) {
+          this.logger.error({ msg: 'could not mark an interrupted import failed; it reads "applying"', importId, projectId: req.projectId, error: (e as Error).message });
+          return;
+        }
+        setTimeout(() => void attempt(n + 1), Math.min(30000, 500 * 2 ** n)).unref();
+      }
+    };
+    void attempt(0);
+  }
+
+  private async publishAll(importId: string, req: ImportRequest, report: SpooledReport): Promise<string> {
     const correlationId = importId;
     const key = req.projectId;
     const started: ImportStartedV1 = { projectId: req.projectId, importId, mode: req.mode, trackHistory: req.trackHistory, fileName: req.fileName, fileSha256: report.sha256, force: req.force };

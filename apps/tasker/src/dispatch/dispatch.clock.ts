@@ -29,7 +29,15 @@ export class DispatchClock implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick().catch((e) => this.logger.warn({ msg: 'dispatch clock failed', error: (e as Error).message })), this.config.TASKER_DISPATCH_CHECK_MS);
+    this.timer = setInterval(
+      () =>
+        void this.tick().catch((e) => {
+          // Until the planner's first start has migrated its schema there is nothing to wake.
+          if ((e as { code?: string }).code === '42P01') return;
+          this.logger.warn({ msg: 'dispatch clock failed', error: (e as Error).message });
+        }),
+      this.config.TASKER_DISPATCH_CHECK_MS,
+    );
     this.timer.unref();
   }
 

@@ -1,6 +1,7 @@
 import { DatabaseEnv } from './common.config.js';
 import { ConfigError, loadConfig } from './env.js';
 import { JsonLogger, redact } from '../logging/json-logger.js';
+import { topicOptions } from '../kafka/topic-admin.js';
 
 describe('configuration at start-up', () => {
   it('given defaults, when nothing is set, then the local stack settings apply', () => {
@@ -34,6 +35,36 @@ describe('configuration at start-up', () => {
     } catch (e) {
       expect((e as Error).message).not.toContain('hunter2');
     }
+  });
+});
+
+describe('Kafka topic settings', () => {
+  const problem = (env: Record<string, string>) => {
+    try {
+      loadConfig(DatabaseEnv, env);
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+
+  it('given nothing set, then replication and min ISR are left to ensureTopics (it looks at the cluster)', () => {
+    const c = loadConfig(DatabaseEnv, {});
+    expect([c.KAFKA_REPLICATION_FACTOR, c.KAFKA_MIN_ISR]).toEqual([undefined, undefined]);
+    expect(topicOptions(c)).toEqual({ prefix: '', replicationFactor: undefined, minInsyncReplicas: undefined, partitions: {} });
+  });
+
+  it('given a min ISR above the replication factor, then start-up stops naming it', () => {
+    expect(problem({ KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_ISR: '3' })).toMatch(/KAFKA_MIN_ISR \("3"\): must not exceed KAFKA_REPLICATION_FACTOR/);
+    expect(problem({ KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_ISR: '2' })).toBe('');
+  });
+
+  it('reads partition counts per catalogue topic and refuses unknown topics or bad counts', () => {
+    const c = loadConfig(DatabaseEnv, { KAFKA_TOPIC_PARTITIONS: 'falcoria.tasks=48, falcoria.ledger=24' });
+    expect(topicOptions(c).partitions).toEqual({ 'falcoria.tasks': 48, 'falcoria.ledger': 24 });
+    expect(problem({ KAFKA_TOPIC_PARTITIONS: 'falcoria.nope=4' })).toMatch(/KAFKA_TOPIC_PARTITIONS \("falcoria.nope=4"\): must be topic=count/);
+    expect(problem({ KAFKA_TOPIC_PARTITIONS: 'falcoria.tasks=0' })).toMatch(/KAFKA_TOPIC_PARTITIONS/);
+    expect(problem({ KAFKA_TOPIC_PARTITIONS: 'falcoria.tasks' })).toMatch(/KAFKA_TOPIC_PARTITIONS/);
   });
 });
 

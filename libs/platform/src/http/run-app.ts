@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/env.js';
+import { explainStartupFailure } from '../config/startup-failure.js';
 import { JsonLogger } from '../logging/json-logger.js';
 
 /** Errors leave as { statusCode, error, message } and never carry a stack trace or internals. */
@@ -78,6 +79,11 @@ export async function runHttpApp(module: () => DynamicModule, opts: RunHttpOptio
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${opts.service}: ${e.message}\n`);
+      process.exit(78);
+    }
+    const reason = explainStartupFailure(e);
+    if (reason) {
+      process.stderr.write(`${opts.service}: ${reason}\n`);
       process.exit(78);
     }
     throw e;

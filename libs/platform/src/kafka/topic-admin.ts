@@ -70,10 +70,11 @@ async function ensureTopicsOnce(kafka: Kafka, opts: EnsureTopicsOptions): Promis
             configEntries: Object.entries({ ...s.configs, ...(rf > 1 || opts.minInsyncReplicas ? { 'min.insync.replicas': String(minIsr) } : {}) }).map(([name, value]) => ({ name, value })),
           })),
         })
-        .catch(async (e: { type?: string; message?: string }) => {
+        .catch(async (e: unknown) => {
+          const types = errorTypes(e);
           // Another app may have created it a moment ago.
-          if (e?.type === 'TOPIC_ALREADY_EXISTS') return;
-          if (e?.type === 'INVALID_REPLICATION_FACTOR') {
+          if (types.length > 0 && types.every((t) => t === 'TOPIC_ALREADY_EXISTS')) return;
+          if (types.includes('INVALID_REPLICATION_FACTOR')) {
             const brokers = (await admin.describeCluster()).brokers.length;
             throw new Error(`cannot create topics with ${rf} replicas: the cluster has ${brokers} broker(s) online (set KAFKA_REPLICATION_FACTOR, or start more brokers)`);
           }
@@ -114,6 +115,13 @@ async function ensureTopicsOnce(kafka: Kafka, opts: EnsureTopicsOptions): Promis
   } finally {
     await admin.disconnect();
   }
+}
+
+/** kafkajs reports per-topic failures as an aggregate, wrapped once more when it gives up. */
+function errorTypes(e: unknown): string[] {
+  type E = { type?: string; errors?: E[]; cause?: E } | undefined;
+  const err = e as E;
+  return [err, err?.cause].flatMap((x) => [x?.type, ...(x?.errors ?? []).map((y) => y?.type)]).filter((t): t is string => typeof t === 'string');
 }
 
 /**
