@@ -66,7 +66,8 @@ export class Fleet {
       DATABASE_URL: this.opts.databaseUrl,
       KAFKA_TOPIC_PREFIX: this.opts.prefix,
       KAFKA_REPLICATION_FACTOR: String(this.opts.replicationFactor),
-      LOG_LEVEL: 'warn',
+      // CHAOS_APP_LOG_LEVEL=info keeps every task's start and end in the apps' logs, for a post-mortem.
+      LOG_LEVEL: process.env.CHAOS_APP_LOG_LEVEL ?? 'warn',
       HTTP_HOST: '127.0.0.1',
     };
   }

@@ -246,6 +246,8 @@ export async function finishScan(world: World, sr: ScanRound, round: RoundResult
     });
   } catch (e) {
     round.failed.push((e as Error).message);
+    const s = await scanStatus(world, sr).catch(() => undefined);
+    if (s) round.notes.push(`scan at the deadline: ${JSON.stringify({ status: s.status, counts: s.counts, running: s.running?.map((x: any) => [x.ip, x.workerId, x.attempt, x.elapsedSeconds]), failures: s.failures?.slice(0, 3) })}`);
   }
   if (final && final.status !== 'done') round.failed.push(`scan ended ${final.status}: ${JSON.stringify(final.failures?.slice(0, 2) ?? [])}`);
   await world.waitLedgerCaughtUp(120000).catch((e) => round.failed.push((e as Error).message));
