@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { hostMatches, replayHost, type HostEvent, type HostQuery, type HostState } from '#domain';
-import { ORM, quoteIdent, type Em } from '#platform';
+import { ORM, quoteIdent, sql, type Em } from '#platform';
 import { unpackState, type PackedState } from '../projection/state-codec.js';
 
 /** A point in a project's log: every host event at or before `pos` is in, nothing after it. */
@@ -34,13 +34,13 @@ export class HostScope {
   async cut(projectId: string, asOf: string | undefined, em: Em = this.orm.em.fork()): Promise<Cut | null> {
     if (asOf === undefined || asOf === '') return null;
     if (UUID.test(asOf)) {
-      const rows = await em.execute<{ pos: string }[]>(`select pos from ${this.schema}.source_cuts where project_id = ? and source_id in (?, ?)`, [projectId, `import:${asOf}`, `scan:${asOf}`]);
+      const rows = await sql<{ pos: string }>(em, `select pos from ${this.schema}.source_cuts where project_id = ? and source_id in (?, ?)`, [projectId, `import:${asOf}`, `scan:${asOf}`]);
       if (!rows.length) throw new NotFoundException(`no import or scan ${asOf} has been applied to this project`);
       return { pos: Number(rows[0].pos), asOf };
     }
     const t = Date.parse(asOf);
     if (!/^\d{4}-\d{2}-\d{2}/.test(asOf) || Number.isNaN(t)) throw new BadRequestException('asOf must be an ISO 8601 time (e.g. 2026-11-20T10:00:00Z) or an import or scan id');
-    const rows = await em.execute<{ pos: string }[]>(
+    const rows = await sql<{ pos: string }>(em,
       `select pos from ${this.schema}.host_events where project_id = ? and at <= ? order by at desc, pos desc limit 1`,
       [projectId, new Date(t).toISOString()],
     );
@@ -50,9 +50,9 @@ export class HostScope {
   private async replay(em: Em, projectId: string, ips: readonly string[], cut: Cut): Promise<Map<string, HostState | null>> {
     const out = new Map<string, HostState | null>();
     if (!ips.length) return out;
-    const rows = await em.execute<{ ip: string; event: string }[]>(
-      `select ip, event from ${this.schema}.host_events where project_id = ? and ip in (select jsonb_array_elements_text(?::jsonb)) and pos <= ? order by ip, pos`,
-      [projectId, JSON.stringify(ips), cut.pos],
+    const rows = await sql<{ ip: string; event: string }>(em,
+      `select ip, event from ${this.schema}.host_events where project_id = ? and ip = any(?::text[]) and pos <= ? order by ip, pos`,
+      [projectId, [...ips], cut.pos],
     );
     const trails = new Map<string, HostEvent[]>();
     for (const r of rows) (trails.get(r.ip) ?? trails.set(r.ip, []).get(r.ip)!).push(JSON.parse(r.event) as HostEvent);
@@ -63,7 +63,7 @@ export class HostScope {
   /** One host now (cut null) or as of the cut; null when it did not exist or was deleted. */
   async host(projectId: string, ip: string, cut: Cut | null): Promise<HostState | null> {
     const em = this.orm.em.fork();
-    const rows = await em.execute<{ state: PackedState; last_pos: string | null }[]>(`select state, last_pos from ${this.schema}.hosts where project_id = ? and ip = ?`, [projectId, ip]);
+    const rows = await sql<{ state: PackedState; last_pos: string | null }>(em, `select state, last_pos from ${this.schema}.hosts where project_id = ? and ip = ?`, [projectId, ip]);
     if (!rows.length) return null;
     let s: HostState | null;
     if (!cut || (rows[0].last_pos !== null && Number(rows[0].last_pos) <= cut.pos)) s = unpackState(rows[0].state);
@@ -84,7 +84,7 @@ export class HostScope {
       let where = 'project_id = ? and first_pos <= ?';
       if (cursor) (where += ' and ip::inet > ?::inet'), params.push(cursor);
       if (q.cidr) (where += ' and ip::inet <<= ?::cidr'), params.push(q.cidr);
-      const rows = await em.execute<{ ip: string; state: PackedState; last_pos: string }[]>(
+      const rows = await sql<{ ip: string; state: PackedState; last_pos: string }>(em,
         `select ip, state, last_pos from ${this.schema}.hosts where ${where} order by ip::inet limit ${chunk}`,
         params,
       );
