@@ -4,12 +4,14 @@
 // (no Kafka in the build: the events are the same objects the consumer would hand it). Then, over
 // HTTP against a real ledger process: a page of 100 hosts as of random moments and import ids
 // (p50/p99), the same page now, and the diff between the two half-size imports.
+// `--keep FILE` keeps the built project and writes how to find it to FILE; `--reuse FILE` measures
+// it again without building (same stack), e.g. on a quieter machine.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Envelope, HostObservedV1, ImportCompletedV1, ImportStartedV1, NmapPort } from '#events';
 import { ProjectionRunner, type ConsumedEvent } from '#platform';
@@ -55,12 +57,27 @@ function ports(i: number, r: number): NmapPort[] {
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
+interface Kept {
+  dbName: string;
+  prefix: string;
+  token: string;
+  projectId: string;
+  imports: { id: string; from: number; to: number }[];
+  buildSeconds: number;
+}
+const fileArg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
 async function main() {
-  const dbName = `bench_asof_${randomBytes(4).toString('hex')}`;
+  const keepFile = fileArg('keep');
+  const reused = fileArg('reuse') ? (JSON.parse(readFileSync(fileArg('reuse')!, 'utf8')) as Kept) : null;
+  const dbName = reused?.dbName ?? `bench_asof_${randomBytes(4).toString('hex')}`;
   const admin = await MikroORM.init({ clientUrl: dbBase.replace(/\/[^/?]+$/, '/postgres'), entities: [], discovery: { warnWhenNoEntities: false } });
-  await admin.em.fork().execute(`create database ${dbName}`);
+  if (!reused) await admin.em.fork().execute(`create database ${dbName}`);
   const databaseUrl = dbBase.replace(/\/[^/?]+$/, `/${dbName}`);
-  const prefix = `bench${randomBytes(3).toString('hex')}.`;
+  const prefix = reused?.prefix ?? `bench${randomBytes(3).toString('hex')}.`;
   const port = await freePort();
   const env = { ...process.env, KAFKA_BROKERS: brokers, DATABASE_URL: databaseUrl, KAFKA_TOPIC_PREFIX: prefix, LEDGER_PORT: String(port), LOG_LEVEL: 'warn' };
   const ledger = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(root, 'dist/apps/ledger-projector/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -71,11 +88,11 @@ async function main() {
       if ((await fetch(`${base}/ready`).then((r) => r.status).catch(() => 0)) === 200) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const boot = spawnSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(root, 'dist/apps/ledger-projector/src/admin.js'), 'bootstrap'], { env, encoding: 'utf8' });
-    const token = /shown once\): (\S+)/.exec(boot.stdout)?.[1];
-    if (!token) throw new Error(`bootstrap failed: ${boot.stderr}`);
+    const boot = reused ? null : spawnSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(root, 'dist/apps/ledger-projector/src/admin.js'), 'bootstrap'], { env, encoding: 'utf8' });
+    const token = reused?.token ?? /shown once\): (\S+)/.exec(boot!.stdout)?.[1];
+    if (!token) throw new Error(`bootstrap failed: ${boot?.stderr}`);
     const auth = { authorization: `Bearer ${token}` };
-    let projectId = '';
+    let projectId = reused?.projectId ?? '';
     for (let i = 0; i < 50 && !projectId; i++) {
       const r = await fetch(`${base}/projects`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'asof-bench' }) });
       if (r.status === 201) projectId = ((await r.json()) as { id: string }).id;
@@ -99,10 +116,10 @@ async function main() {
       eventId: randomUUID(), type, schemaVersion: 1, key: projectId, occurredAt: new Date(at).toISOString(), correlationId: randomUUID(), causationId: null, actor, payload,
     });
     const plan = [...Array.from({ length: ROUNDS }, () => HOSTS), Math.floor(HOSTS / 2), Math.floor(HOSTS / 2)];
-    const imports: { id: string; from: number; to: number }[] = [];
+    const imports: { id: string; from: number; to: number }[] = reused?.imports ?? [];
     const t0 = performance.now();
     let events = 0;
-    for (let r = 0; r < plan.length; r++) {
+    for (let r = 0; r < (reused ? 0 : plan.length); r++) {
       const importId = randomUUID();
       const start = T0 + r * 86_400_000;
       const source = { kind: 'import' as const, importId, fileSha256: randomBytes(32).toString('hex'), fileName: `round-${r}.xml` };
@@ -126,7 +143,8 @@ async function main() {
       imports.push({ id: importId, from: start, to: end });
     }
     await flush();
-    const buildSeconds = (performance.now() - t0) / 1000;
+    const buildSeconds = reused?.buildSeconds ?? (performance.now() - t0) / 1000;
+    if (keepFile) writeFileSync(keepFile, JSON.stringify({ dbName, prefix, token, projectId, imports, buildSeconds } satisfies Kept));
 
     // --- measure over HTTP ----------------------------------------------------------------------
     const get = async (path: string) => {
@@ -184,7 +202,7 @@ async function main() {
     ledger.kill('SIGTERM');
     await once(ledger, 'exit');
     await orm.close();
-    await admin.em.fork().execute(`drop database if exists ${dbName} with (force)`);
+    if (!keepFile) await admin.em.fork().execute(`drop database if exists ${dbName} with (force)`);
     await admin.close();
   }
 }
