@@ -1,7 +1,7 @@
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { Topics } from '#events';
 import { createKafka, ensureTopics } from '#platform';
-import { kafkaEnv, testPrefix } from '../support/stack.js';
+import { eventually, kafkaEnv, testPrefix } from '../support/stack.js';
 
 // ensureTopics against the test broker: partition counts from settings, and repairs that keep what
 // an operator set on purpose. (Replication on a real cluster: kafka-cluster.int.spec.ts.)
@@ -41,7 +41,8 @@ describe('ensureTopics settings', () => {
     expect(await partitionsOf(Topics.tasks.name)).toBe(15);
     expect(await partitionsOf(Topics.ledger.name)).toBe(Topics.ledger.partitions);
     await ensureTopics(kafka, { prefix, partitions: { [Topics.tasks.name]: 18, [Topics.ledger.name]: 16 } });
-    expect([await partitionsOf(Topics.tasks.name), await partitionsOf(Topics.ledger.name)]).toEqual([18, 16]);
+    // KRaft applies metadata changes asynchronously: a loaded broker shows them a moment later.
+    expect(await eventually(async () => [await partitionsOf(Topics.tasks.name), await partitionsOf(Topics.ledger.name)], (v) => v[0] === 18 && v[1] === 16, 15000)).toEqual([18, 16]);
     await ensureTopics(kafka, { prefix });
     expect(await partitionsOf(Topics.tasks.name)).toBe(18);
   });
@@ -52,9 +53,10 @@ describe('ensureTopics settings', () => {
     expect((await configOf(Topics.projects.name))['min.insync.replicas'].onTopic).toBe(false);
     // (2 on a one-replica topic would refuse every write: only to see it enforced, then put back.)
     await ensureTopics(kafka, { prefix, minInsyncReplicas: 2 });
-    expect((await configOf(Topics.projects.name))['min.insync.replicas']).toEqual({ value: '2', onTopic: true });
+    const isr = async () => (await configOf(Topics.projects.name))['min.insync.replicas'];
+    expect(await eventually(isr, (v) => v.value === '2', 15000)).toEqual({ value: '2', onTopic: true });
     await ensureTopics(kafka, { prefix, minInsyncReplicas: 1 });
-    expect((await configOf(Topics.projects.name))['min.insync.replicas'].value).toBe('1');
+    expect((await eventually(isr, (v) => v.value === '1', 15000)).value).toBe('1');
   });
 
   it('repairs a shortened retention and keeps the topic’s min.insync.replicas while doing so', async () => {
@@ -63,7 +65,7 @@ describe('ensureTopics settings', () => {
       resources: [{ type: ConfigResourceTypes.TOPIC, name: prefix + Topics.projects.name, configEntries: [{ name: 'retention.ms', value: '60000' }, { name: 'min.insync.replicas', value: '1' }] }],
     });
     await ensureTopics(kafka, { prefix });
-    expect(await configOf(Topics.projects.name)).toEqual({ 'retention.ms': { value: '-1', onTopic: true }, 'min.insync.replicas': { value: '1', onTopic: true } });
+    expect(await eventually(() => configOf(Topics.projects.name), (c) => c['retention.ms'].value === '-1', 15000)).toEqual({ 'retention.ms': { value: '-1', onTopic: true }, 'min.insync.replicas': { value: '1', onTopic: true } });
   });
 
   it('refuses more replicas than brokers with a message that says what to set', async () => {

@@ -35,6 +35,9 @@ const defaultMinIsr = (replicas: number) => (replicas >= 3 ? 2 : 1);
 // kafkajs is CommonJS: its runtime values come through the default export under ESM.
 const { ConfigResourceTypes } = kafkajs;
 
+/** A topic listed as missing turned out to exist: the broker's topic list was behind. Look again. */
+class TopicListBehind extends Error {}
+
 export async function ensureTopics(kafka: Kafka, opts: EnsureTopicsOptions = {}): Promise<readonly TopicSpec[]> {
   // Right after topics are created (by us or by an app starting beside us), brokers briefly answer
   // "does not host this topic-partition" / "not the leader"; such answers are retried.
@@ -42,7 +45,8 @@ export async function ensureTopics(kafka: Kafka, opts: EnsureTopicsOptions = {})
     try {
       return await ensureTopicsOnce(kafka, opts);
     } catch (e) {
-      if (attempt >= 20 || !/does not host this topic-partition|not the leader|leader not available|unknown topic or partition/i.test((e as Error).message)) throw e;
+      if (e instanceof TopicListBehind && attempt >= 20) return (opts.specs ?? allTopics()).map((s) => withPrefix(s, opts.prefix ?? ''));
+      if (attempt >= 20 || (!(e instanceof TopicListBehind) && !/does not host this topic-partition|not the leader|leader not available|unknown topic or partition/i.test((e as Error).message))) throw e;
       await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
     }
   }
@@ -72,8 +76,9 @@ async function ensureTopicsOnce(kafka: Kafka, opts: EnsureTopicsOptions): Promis
         })
         .catch(async (e: unknown) => {
           const types = errorTypes(e);
-          // Another app may have created it a moment ago.
-          if (types.length > 0 && types.every((t) => t === 'TOPIC_ALREADY_EXISTS')) return;
+          // Another app created it a moment ago, or the topic list we read was stale: either way the
+          // existing topics still need their settings checked, so start over.
+          if (types.length > 0 && types.every((t) => t === 'TOPIC_ALREADY_EXISTS')) throw new TopicListBehind('topics created meanwhile');
           if (types.includes('INVALID_REPLICATION_FACTOR')) {
             const brokers = (await admin.describeCluster()).brokers.length;
             throw new Error(`cannot create topics with ${rf} replicas: the cluster has ${brokers} broker(s) online (set KAFKA_REPLICATION_FACTOR, or start more brokers)`);
