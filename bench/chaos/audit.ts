@@ -11,7 +11,7 @@ export interface Doubles {
   readonly hostEvents: number;
   /** The same change (event, host, port, field, key) recorded more than once. */
   readonly history: number;
-  /** A port or host "created" (old value —) more than once: state lost and made again, or folded twice. */
+  /** A port or host "created" (old value —) by more than one event: state lost and made again, or an observation applied twice under two ids. */
   readonly created: number;
 }
 
@@ -102,7 +102,7 @@ export class Audit {
       created: await one(
         `select count(*) as n from (select 1 from ledger.history h where h.project_id = ? and h.old is null and h.field in ('host', 'state')
             and not exists (select 1 from ledger.history x where x.project_id = h.project_id and x.ip = h.ip and x.field = 'host' and x.new is null)
-          group by h.ip, h.proto, h.port, h.field having count(*) > 1) d`,
+          group by h.ip, h.proto, h.port, h.field having count(distinct h.event_id) > 1) d`,
       ),
     };
   }

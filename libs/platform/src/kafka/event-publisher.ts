@@ -1,5 +1,11 @@
-import type { Kafka, Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
 import { encodeEnvelope, eventCatalogue, type Envelope } from '#events';
+import { whileTopicsSettle } from './offsets.js';
+
+// The producer's own key → partition rule (murmur2, as the Java client), applied here so that each
+// send names one partition.
+const partitionOf = kafkajs.Partitioners.DefaultPartitioner();
+const PARTITION_COUNT_TTL_MS = 60_000;
 
 /**
  * The only way apps write events. Idempotent producer with acks=all: a retried send never
@@ -8,8 +14,13 @@ import { encodeEnvelope, eventCatalogue, type Envelope } from '#events';
 export class EventPublisher {
   private readonly producer: Producer;
   private connected = false;
+  private admin?: Admin;
+  private readonly partitionCounts = new Map<string, { count: number; until: number }>();
 
-  constructor(kafka: Kafka, private readonly topicPrefix = '') {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topicPrefix = '',
+  ) {
     // When a broker dies, its partitions have no reachable leader until the controller fences it
     // (broker.session.timeout.ms, 9 s by default) and elects new ones: retries span about a minute
     // so a send rides out a broker failover instead of failing (test/int/kafka-cluster.int.spec.ts).
@@ -33,18 +44,52 @@ export class EventPublisher {
     return this.topicPrefix + def.topic;
   }
 
-  /** Publishes in order; events for one key keep their relative order. */
+  /**
+   * Publishes in order; events for one key keep their relative order.
+   *
+   * One send per partition, never one send spanning several leaders: kafkajs 2.2.4 keeps, across the
+   * retries of one send, the answers of the brokers that already acknowledged; when a partition's
+   * leadership moves (NOT_LEADER) to one of those brokers, the retry sends it nowhere and the send
+   * resolves without having written that partition (tulios/kafkajs#1798, #1303). Found by the
+   * fault suite (`npm run chaos -- --cluster --scenario broker-scan`: task offers planned and
+   * acknowledged, absent from the log); test/int/publisher-leader-move.int.spec.ts.
+   */
   async publish(events: readonly Envelope[]): Promise<void> {
     if (events.length === 0) return;
     await this.connect();
-    const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+    const sends = new Map<string, { topic: string; messages: Message[] }>();
     for (const e of events) {
-      const t = this.topicOf(e);
-      let list = byTopic.get(t);
-      if (!list) byTopic.set(t, (list = []));
-      list.push({ key: e.key, value: encodeEnvelope(e), headers: { 'event-type': e.type, 'schema-version': String(e.schemaVersion) } });
+      const topic = this.topicOf(e);
+      const message: Message = { key: e.key, value: encodeEnvelope(e), headers: { 'event-type': e.type, 'schema-version': String(e.schemaVersion) } };
+      const partition = partitionOf({ topic, partitionMetadata: await this.partitionsOf(topic), message });
+      const k = `${topic}|${partition}`;
+      let send = sends.get(k);
+      if (!send) sends.set(k, (send = { topic, messages: [] }));
+      send.messages.push({ ...message, partition });
     }
-    await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    // Every send settles before a failure is reported, so a caller's retry never races a send still in flight.
+    const results = await Promise.allSettled([...sends.values()].map((s) => this.producer.send({ topic: s.topic, acks: -1, messages: s.messages })));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** The topic's partitions as the partitioner needs them (only their number matters for keyed messages); cached a minute. */
+  private async partitionsOf(topic: string): Promise<PartitionMetadata[]> {
+    const cached = this.partitionCounts.get(topic);
+    const now = Date.now();
+    let count = cached && cached.until > now ? cached.count : 0;
+    if (!count) {
+      if (!this.admin) {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        this.admin = admin;
+      }
+      const meta = await whileTopicsSettle(() => this.admin!.fetchTopicMetadata({ topics: [topic] }));
+      count = meta.topics[0]?.partitions.length ?? 0;
+      if (!count) throw new Error(`topic ${topic} has no partitions`);
+      this.partitionCounts.set(topic, { count, until: now + PARTITION_COUNT_TTL_MS });
+    }
+    return Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
   }
 
   /** Raw send, for the dead-letter path: the original bytes go unchanged. */
@@ -54,6 +99,9 @@ export class EventPublisher {
   }
 
   async disconnect(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.disconnect().catch(() => undefined);
     if (!this.connected) return;
     this.connected = false;
     await this.producer.disconnect();
