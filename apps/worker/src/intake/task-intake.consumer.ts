@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, Topics, type Envelope, type TaskOfferedV1, type TaskStartedV1 } from '#events';
-import { CONFIG, KAFKA, LOGGER, PUBLISHER, type EventPublisher, type JsonLogger } from '#platform';
+import { CONFIG, KAFKA, LOGGER, PUBLISHER, superviseConsumer, type ConsumerSupervisor, type EventPublisher, type JsonLogger } from '#platform';
 import { ControlListener } from '../control/control.listener.js';
 import { EmergencyStopListener } from '../control/emergency-stop.listener.js';
 import { RunningTasks } from '../run/running-tasks.js';
@@ -24,6 +24,7 @@ import { SlotPool } from './slot-pool.js';
 @Injectable()
 export class TaskIntakeConsumer {
   private consumer?: Consumer;
+  private supervisor?: ConsumerSupervisor;
   private pool: SlotPool;
   private stopping = false;
 
@@ -59,18 +60,24 @@ export class TaskIntakeConsumer {
     await this.consumer.connect();
     // A new group starts at the oldest offer: tasks queued before any worker existed still run.
     await this.consumer.subscribe({ topics: [this.env.KAFKA_TOPIC_PREFIX + Topics.tasks.name], fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.env.WORKER_CONCURRENCY,
-      eachBatch: (p) => this.eachBatch(p),
-    });
+    const consumer = this.consumer;
+    const run = () =>
+      consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.env.WORKER_CONCURRENCY,
+        eachBatch: (p) => this.eachBatch(p),
+      });
+    // Offers resume from the group's commits.
+    this.supervisor = superviseConsumer(consumer, () => consumer.connect().then(run), this.logger, this.groupId);
+    await run();
     this.logger.info({ msg: 'taking tasks', group: this.groupId, concurrency: this.env.WORKER_CONCURRENCY });
   }
 
   /** Stops taking offers; runs in progress continue (see WorkerLifecycle for shutdown). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.supervisor?.stop();
     await this.consumer?.disconnect().catch(() => undefined);
   }
 

@@ -4,6 +4,7 @@ import { decodeEnvelope, eventCatalogue, Topics, type Actor, type Envelope, type
 import { evolveIdentity, initialIdentityState, type IdentityState } from '#domain';
 import type { JsonLogger } from '../logging/json-logger.js';
 import { fetchEndOffsets, whileTopicsSettle } from '../kafka/offsets.js';
+import { superviseConsumer, type ConsumerSupervisor } from '../kafka/consumer-supervisor.js';
 
 export interface WebhookRecord {
   readonly webhookId: string;
@@ -42,6 +43,10 @@ export class AccessView {
   private readonly seen = new Set<string>(); // recent event ids, for read-your-writes
   private readonly waiters = new Set<() => void>();
   private consumer?: Consumer;
+  private supervisor?: ConsumerSupervisor;
+  private resume?: () => Promise<void>;
+  private restarting?: Promise<void>;
+  private lastKick = 0;
   readonly groupId: string;
 
   constructor(
@@ -79,26 +84,64 @@ export class AccessView {
   }
 
   async start(): Promise<void> {
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000 });
-    await this.consumer.connect();
-    await whileTopicsSettle(() => this.consumer!.subscribe({ topics: this.topics, fromBeginning: true }));
-    await this.consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ topic, partition, message }) => {
-        try {
-          this.apply(eventCatalogue.read(decodeEnvelope(message.value)));
-        } catch (e) {
-          // The ledger projector dead-letters the same record; here it is only skipped, loudly.
-          this.logger.warn({ msg: 'access view skipped an unreadable event', topic, partition, offset: message.offset, error: (e as Error).message });
-        }
-        this.applied.set(`${topic}|${partition}`, BigInt(message.offset));
-        for (const w of this.waiters) w();
-      },
-    });
+    const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await whileTopicsSettle(() => consumer.subscribe({ topics: this.topics, fromBeginning: true }));
+    const run = () =>
+      consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ topic, partition, message }) => {
+          // A restarted consumer may fetch from the start before its seek lands: never apply a record twice.
+          const last = this.applied.get(`${topic}|${partition}`);
+          if (last !== undefined && BigInt(message.offset) <= last) return;
+          try {
+            this.apply(eventCatalogue.read(decodeEnvelope(message.value)));
+          } catch (e) {
+            // The ledger projector dead-letters the same record; here it is only skipped, loudly.
+            this.logger.warn({ msg: 'access view skipped an unreadable event', topic, partition, offset: message.offset, error: (e as Error).message });
+          }
+          this.applied.set(`${topic}|${partition}`, BigInt(message.offset));
+          for (const w of this.waiters) w();
+        },
+      });
+    // Nothing is committed: a restart resumes after what this view has applied, never replaying it.
+    const resume = async () => {
+      await consumer.connect();
+      await run();
+      for (const [k, off] of this.applied) {
+        const i = k.lastIndexOf('|');
+        consumer.seek({ topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: String(off + 1n) });
+      }
+    };
+    this.resume = resume;
+    this.supervisor = superviseConsumer(consumer, resume, this.logger, this.groupId);
+    await run();
     await this.catchUp(60000);
   }
 
+  /**
+   * The view did not reach the log's end in time. After a broker restart its consumer was seen alive
+   * but fetching nothing for minutes (no crash to react to), and every command waiting on the view
+   * failed meanwhile (fault suite, broker-import). Reconnect it, at most every 30 s.
+   */
+  private kick(): void {
+    const consumer = this.consumer;
+    const resume = this.resume;
+    if (!consumer || !resume || this.restarting || Date.now() - this.lastKick < 30000) return;
+    this.lastKick = Date.now();
+    this.logger.warn({ msg: 'access view is not catching up with the log; reconnecting its consumer', group: this.groupId });
+    this.restarting = consumer
+      .disconnect()
+      .then(resume)
+      .catch((e: Error) => this.logger.warn({ msg: 'reconnecting the access view failed', error: e.message }))
+      .finally(() => (this.restarting = undefined));
+  }
+
   async stop(): Promise<void> {
+    this.supervisor?.stop();
+    this.resume = undefined;
+    await this.restarting;
     await this.consumer?.disconnect();
     const admin = this.kafka.admin();
     await admin.connect().then(() => admin.deleteGroups([this.groupId])).catch(() => undefined);
@@ -135,6 +178,7 @@ export class AccessView {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
+        this.kick();
         reject(new Error(what));
       }, timeoutMs);
       this.waiters.add(check);

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, type Envelope } from '#events';
 import type { JsonLogger } from '../logging/json-logger.js';
 import type { EventPublisher } from './event-publisher.js';
+import { superviseConsumer, type ConsumerSupervisor } from './consumer-supervisor.js';
 import { whileTopicsSettle } from './offsets.js';
 
 export interface ConsumedEvent {
@@ -82,6 +83,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class EventConsumer {
   private readonly consumer: Consumer;
   private running = false;
+  private supervisor?: ConsumerSupervisor;
 
   constructor(kafka: Kafka, private readonly opts: EventConsumerOptions) {
     this.consumer = kafka.consumer({
@@ -102,17 +104,22 @@ export class EventConsumer {
     await this.consumer.connect();
     await whileTopicsSettle(() => this.consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning ?? true }));
     this.running = true;
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 3,
-      eachBatch: (payload) => this.eachBatch(payload),
-    });
+    const run = () =>
+      this.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 3,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+    // Committed offsets say where to resume.
+    this.supervisor = superviseConsumer(this.consumer, () => this.consumer.connect().then(run), this.opts.logger, this.opts.groupId);
+    await run();
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.supervisor?.stop();
     await this.consumer.disconnect();
   }
 
