@@ -6,6 +6,8 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
+# The tasker reads nmap's top-ports lists from nmap-services to deduplicate top-N requests by coverage.
+RUN apt-get update && apt-get install -y --no-install-recommends nmap-common && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
