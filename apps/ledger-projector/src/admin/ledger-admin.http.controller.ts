@@ -7,6 +7,7 @@ import { Access, CONFIG, KAFKA, LOGGER, ORM, ProjectionRunner, rebuildProjection
 import type { LedgerEnv } from '../ledger.config.js';
 import { LedgerConsumerService } from '../projection/ledger-consumer.service.js';
 import { ledgerProjection } from '../projection/ledger.projection.js';
+import { WebhookStore } from '../webhooks/webhook.store.js';
 
 @ApiTags('ledger')
 @ApiBearerAuth()
@@ -18,6 +19,7 @@ export class LedgerAdminHttpController {
     @Inject(CONFIG) private readonly config: LedgerEnv,
     @Inject(LOGGER) private readonly logger: JsonLogger,
     private readonly consumer: LedgerConsumerService,
+    private readonly webhooks: WebhookStore,
   ) {}
 
   /** A digest of every ledger read model; equal before and after a rebuild when nothing was lost. */
@@ -41,6 +43,7 @@ export class LedgerAdminHttpController {
       groupId: `${p}falcoria.ledger-projector.rebuild`,
       swap: true,
       deadLetters: { topic: p + Topics.deadLetters.name, liveGroupId: this.consumer.groupId },
+      beforeSwap: (tx, { live, rebuilt }) => this.webhooks.rebaseCursors(tx, live, rebuilt),
       onProgress: (n, total) => {
         if (n % 10000 < 1000) this.logger.info({ msg: 'rebuild progress', applied: n, total });
       },

@@ -192,6 +192,42 @@ export class WebhookStore implements OnModuleInit {
   }
 
   /**
+   * A rebuild replays the history into fresh rows whose ids have none of the live ids' gaps (ids that
+   * rolled-back batches took), so a cursor kept as a live id would point past changes not yet sent.
+   * Both id sequences list one project's changes in the same order, so a cursor moves to the id of
+   * the same ordinal. A cursor beyond what the rebuild holds (the live projector was ahead) moves to
+   * its end: those changes are sent again once they are projected again, rather than skipped. A
+   * delivery in flight is re-read under the new ids (same delivery id), or dropped and re-made.
+   */
+  async rebaseCursors(tx: EntityManager, live: string, rebuilt: string): Promise<void> {
+    const rows = await tx.execute<{ webhook_id: string; project_id: string; cursor: string; delivery_last_id: string | null }[]>(
+      `select webhook_id, project_id, cursor::text, delivery_last_id::text from ${S}.endpoints for update`,
+    );
+    const rebase = async (projectId: string, id: string): Promise<{ id: string; beyond: boolean }> => {
+      const [r] = await tx.execute<{ ordinal: number; total: number; last: string | null }[]>(
+        `select (select count(*)::int from ${live}.history where project_id = ? and id <= ?) as ordinal,
+                (select count(*)::int from ${rebuilt}.history where project_id = ?) as total,
+                (select max(id)::text from ${rebuilt}.history where project_id = ?) as last`,
+        [projectId, id, projectId, projectId],
+      );
+      if (r.ordinal === 0) return { id: '0', beyond: false };
+      if (r.ordinal > r.total) return { id: r.last ?? '0', beyond: true };
+      // Ordered by the column, not by its text ("10" < "9"): hence the alias.
+      const [row] = await tx.execute<{ at: string }[]>(`select id::text as at from ${rebuilt}.history where project_id = ? order by id offset ? limit 1`, [projectId, r.ordinal - 1]);
+      return { id: row.at, beyond: false };
+    };
+    for (const e of rows) {
+      const cursor = await rebase(e.project_id, e.cursor);
+      const upTo = e.delivery_last_id === null ? null : await rebase(e.project_id, e.delivery_last_id);
+      if (upTo && !upTo.beyond && !cursor.beyond) {
+        await tx.execute(`update ${S}.endpoints set cursor = ?, delivery_last_id = ? where webhook_id = ?`, [cursor.id, upTo.id, e.webhook_id]);
+      } else {
+        await tx.execute(`update ${S}.endpoints set cursor = ?, delivery_id = null, delivery_last_id = null, attempt = 0, next_attempt_at = null where webhook_id = ?`, [cursor.id, e.webhook_id]);
+      }
+    }
+  }
+
+  /**
    * Endpoints of webhooks that no longer exist (removed, or their project deleted) and are older
    * than the grace period: a registration writes its row just before its event is published.
    */

@@ -94,6 +94,11 @@ export interface RebuildOptions {
   readonly deadLetters?: { readonly topic: string; readonly liveGroupId: string };
   /** Replays only what this keeps (e.g. one project up to a moment); the rest is stepped over. Called in log order per partition. */
   readonly select?: (event: ConsumedEvent) => boolean;
+  /**
+   * Runs in the swap's transaction while both schemas exist (quoted names), for state kept outside
+   * the projection that points into it (e.g. cursors on row ids a replay renumbers).
+   */
+  readonly beforeSwap?: (tx: Em, schemas: { readonly live: string; readonly rebuilt: string }) => Promise<void>;
 }
 
 /** Reads a dead-letter topic to its current end and returns `${topic}|${partition}|${offset}` of one group's skips. */
@@ -222,6 +227,7 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
     const old = quoteIdent(`${projection.name}_old_${Date.now().toString(36)}`);
     await orm.em.fork().transactional(async (tx) => {
       await sql(tx, `select pg_advisory_xact_lock(hashtext(?))`, [`migrate:${projection.name}`]);
+      await opts.beforeSwap?.(tx, { live, rebuilt: quoteIdent(target) });
       await sql(tx, `alter schema ${live} rename to ${old}`);
       await sql(tx, `alter schema ${quoteIdent(target)} rename to ${live}`);
       await sql(tx, `drop schema ${old} cascade`);
