@@ -44,7 +44,9 @@ export class AccessView {
   private readonly waiters = new Set<() => void>();
   private consumer?: Consumer;
   private supervisor?: ConsumerSupervisor;
-  private resume?: () => Promise<void>;
+  /** Groups this view has used: a reconnect takes a fresh one (see kick). */
+  private readonly groups: string[] = [];
+  private stopped = false;
   private restarting?: Promise<void>;
   private lastKick = 0;
   readonly groupId: string;
@@ -84,15 +86,28 @@ export class AccessView {
   }
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await whileTopicsSettle(() => consumer.subscribe({ topics: this.topics, fromBeginning: true }));
+    await this.open();
+    await this.catchUp(60000);
+  }
+
+  /** A consumer for both topics under a group of its own; nothing is committed: it resumes after what this view has applied. */
+  private async open(): Promise<void> {
+    const groupId = this.groups.length === 0 ? this.groupId : `${this.groupId}.${this.groups.length}`;
+    this.groups.push(groupId);
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30000 });
+    try {
+      await consumer.connect();
+      await whileTopicsSettle(() => consumer.subscribe({ topics: this.topics, fromBeginning: true }));
+    } catch (e) {
+      await consumer.disconnect().catch(() => undefined);
+      throw e;
+    }
     const run = () =>
       consumer.run({
         autoCommit: false,
         eachMessage: async ({ topic, partition, message }) => {
-          // A restarted consumer may fetch from the start before its seek lands: never apply a record twice.
+          // A new or restarted consumer fetches from the start until its seek lands, and a replaced
+          // one may still deliver: never apply a record twice.
           const last = this.applied.get(`${topic}|${partition}`);
           if (last !== undefined && BigInt(message.offset) <= last) return;
           try {
@@ -105,46 +120,44 @@ export class AccessView {
           for (const w of this.waiters) w();
         },
       });
-    // Nothing is committed: a restart resumes after what this view has applied, never replaying it.
-    const resume = async () => {
-      await consumer.connect();
-      await run();
+    const seekApplied = () => {
       for (const [k, off] of this.applied) {
         const i = k.lastIndexOf('|');
         consumer.seek({ topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: String(off + 1n) });
       }
     };
-    this.resume = resume;
-    this.supervisor = superviseConsumer(consumer, resume, this.logger, this.groupId);
+    this.consumer = consumer;
+    this.supervisor = superviseConsumer(consumer, () => consumer.connect().then(run).then(seekApplied), this.logger, groupId);
     await run();
-    await this.catchUp(60000);
+    seekApplied();
   }
 
   /**
    * The view did not reach the log's end in time. After a broker restart its consumer was seen alive
    * but fetching nothing for minutes (no crash to react to), and every command waiting on the view
-   * failed meanwhile (fault suite, broker-import). Reconnect it, at most every 30 s.
+   * failed meanwhile (fault suite, broker-import). Reconnecting that same consumer raced kafkajs's own
+   * restarts of it and could leave it half-initialised ("coordinator is not aware of this member"
+   * for minutes), so the view replaces it with a new consumer in a fresh group, at most every 30 s.
    */
   private kick(): void {
-    const consumer = this.consumer;
-    const resume = this.resume;
-    if (!consumer || !resume || this.restarting || Date.now() - this.lastKick < 30000) return;
+    if (!this.consumer || this.stopped || this.restarting || Date.now() - this.lastKick < 30000) return;
     this.lastKick = Date.now();
-    this.logger.warn({ msg: 'access view is not catching up with the log; reconnecting its consumer', group: this.groupId });
-    this.restarting = consumer
-      .disconnect()
-      .then(resume)
-      .catch((e: Error) => this.logger.warn({ msg: 'reconnecting the access view failed', error: e.message }))
+    this.logger.warn({ msg: 'access view is not catching up with the log; replacing its consumer', group: this.groups[this.groups.length - 1] });
+    const old = this.consumer;
+    this.supervisor?.stop();
+    void old.disconnect().catch(() => undefined);
+    this.restarting = this.open()
+      .catch((e: Error) => this.logger.warn({ msg: 'replacing the access view consumer failed; the next timeout tries again', error: e.message }))
       .finally(() => (this.restarting = undefined));
   }
 
   async stop(): Promise<void> {
-    this.supervisor?.stop();
-    this.resume = undefined;
+    this.stopped = true;
     await this.restarting;
+    this.supervisor?.stop();
     await this.consumer?.disconnect();
     const admin = this.kafka.admin();
-    await admin.connect().then(() => admin.deleteGroups([this.groupId])).catch(() => undefined);
+    await admin.connect().then(() => admin.deleteGroups([...this.groups])).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
 
