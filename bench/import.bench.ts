@@ -15,6 +15,10 @@ const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
 const dbBase = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:15432/falcoria';
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const root = new URL('../..', import.meta.url).pathname;
+// The ledger runs as scripts/start.sh runs it (README, "Memory of the ledger"); LEDGER_NODE_FLAGS
+// and the MALLOC_ variables override, for experiments.
+const ledgerNodeFlags = (process.env.LEDGER_NODE_FLAGS ?? '--max-semi-space-size=16 --heap-growing-percent=50 --initial-old-space-size=64').split(' ').filter(Boolean);
+const ledgerMallocEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -54,8 +58,8 @@ async function run(hosts: number) {
     return await withDb(async (databaseUrl) => {
       const prefix = `bench${randomBytes(3).toString('hex')}.`;
       const port = await freePort();
-      const env = { ...process.env, KAFKA_BROKERS: brokers, DATABASE_URL: databaseUrl, KAFKA_TOPIC_PREFIX: prefix, LEDGER_PORT: String(port), LOG_LEVEL: 'warn', LEDGER_SPOOL_DIR: dir };
-      const ledger = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...(process.env.LEDGER_HEAP_MB ? [`--max-old-space-size=${process.env.LEDGER_HEAP_MB}`] : []), join(root, 'dist/apps/ledger-projector/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      const env = { ...ledgerMallocEnv, ...process.env, KAFKA_BROKERS: brokers, DATABASE_URL: databaseUrl, KAFKA_TOPIC_PREFIX: prefix, LEDGER_PORT: String(port), LOG_LEVEL: 'warn', LEDGER_SPOOL_DIR: dir };
+      const ledger = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...(process.env.LEDGER_HEAP_MB ? [`--max-old-space-size=${process.env.LEDGER_HEAP_MB}`] : []), ...ledgerNodeFlags, join(root, 'dist/apps/ledger-projector/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
       try {
         const base = `http://127.0.0.1:${port}`;
         for (let i = 0; i < 600; i++) {
@@ -73,8 +77,6 @@ async function run(hosts: number) {
           else await new Promise((res) => setTimeout(res, 100));
         }
         const boundary = `----falcoria${randomBytes(8).toString('hex')}`;
-        // Pulled chunk by chunk: Readable.toWeb over a flowing stream queued the whole file in the
-        // client (peak RSS grew with the report: 531 MB at 200k hosts).
         const body = ReadableStream.from(
           (async function* () {
             yield Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.xml"\r\nContent-Type: application/xml\r\n\r\n`);
@@ -88,6 +90,9 @@ async function run(hosts: number) {
           headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
           body,
           duplex: 'half',
+          // Following a redirect means keeping a copy of the body (fetch tees it), and the copy is
+          // never read: with the default 'follow' the client held the whole report.
+          redirect: 'error',
         } as RequestInit);
         const accepted = (await up.json()) as { importId: string; status: string };
         const tUpload = performance.now();
