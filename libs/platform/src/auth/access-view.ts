@@ -137,10 +137,10 @@ export class AccessView {
    * but fetching nothing for minutes (no crash to react to), and every command waiting on the view
    * failed meanwhile (fault suite, broker-import). Reconnecting that same consumer raced kafkajs's own
    * restarts of it and could leave it half-initialised ("coordinator is not aware of this member"
-   * for minutes), so the view replaces it with a new consumer in a fresh group, at most every 30 s.
+   * for minutes), so the view replaces it with a new consumer in a fresh group, at most every 10 s.
    */
   private kick(): void {
-    if (!this.consumer || this.stopped || this.restarting || Date.now() - this.lastKick < 30000) return;
+    if (!this.consumer || this.stopped || this.restarting || Date.now() - this.lastKick < 10000) return;
     this.lastKick = Date.now();
     this.logger.warn({ msg: 'access view is not catching up with the log; replacing its consumer', group: this.groups[this.groups.length - 1] });
     const old = this.consumer;
@@ -175,7 +175,7 @@ export class AccessView {
   }
 
   /** Resolves once these events have been applied here (read-your-writes after a publish). */
-  waitForEvents(eventIds: readonly string[], timeoutMs = 15000): Promise<void> {
+  waitForEvents(eventIds: readonly string[], timeoutMs = 30000): Promise<void> {
     return this.until(() => eventIds.every((id) => this.seen.has(id)), timeoutMs, 'events not applied in time');
   }
 
@@ -185,11 +185,17 @@ export class AccessView {
       const check = () => {
         if (cond()) {
           clearTimeout(timer);
+          clearTimeout(nudge);
           this.waiters.delete(check);
           resolve();
         }
       };
+      // A wait this long is a stalled consumer, not a slow one (after a broker restart, its group waits
+      // out the old member's session: 30 s and more). Replacing it early lets the waiting command
+      // succeed, instead of failing after its event was written (a retry then met "name exists").
+      const nudge = setTimeout(() => this.kick(), Math.min(5000, timeoutMs / 2));
       const timer = setTimeout(() => {
+        clearTimeout(nudge);
         this.waiters.delete(check);
         this.kick();
         reject(new Error(what));
