@@ -5,6 +5,7 @@ import type { Actor, Envelope, HostObservedV1, ImportCompletedV1, ImportFailedV1
 import { CONFIG, LOGGER, ORM, PUBLISHER, type EventPublisher, type JsonLogger } from '#platform';
 import type { LedgerEnv } from '../ledger.config.js';
 import type { SpooledReport } from './report-spool.js';
+import { collectYoung } from '../shared/young-gc.js';
 
 export interface ImportRequest {
   readonly projectId: string;
@@ -44,8 +45,12 @@ export class ImportInterruptedError extends Error {
 /** How long an interrupted import keeps trying to publish its ImportFailed (the broker may take a while to come back). */
 const MARK_FAILED_FOR_MS = 30 * 60 * 1000;
 
-/** Well under the topics' 10 MiB max.message.bytes; a single host is held to MAX_EVENT_BYTES by the spooler. */
-const PUBLISH_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Well under the topics' 10 MiB max.message.bytes; a single host is held to MAX_EVENT_BYTES by the
+ * spooler (and goes alone). Small because kafkajs encodes a send through buffers ~10× its size, all
+ * alive until the send completes: 500 events (~1.7 MB) meant ~17 MB at once in the ledger.
+ */
+const PUBLISH_BATCH_BYTES = 512 * 1024;
 
 const env = <T extends string, P>(type: T, key: string, payload: P, actor: Actor, correlationId: string): Envelope<T, P> => ({
   eventId: randomUUID(),
@@ -133,6 +138,7 @@ export class ImportReportService {
     for await (const { host, bytes } of report.hosts()) {
       if (batch.length > 0 && batchBytes + bytes + perEvent > PUBLISH_BATCH_BYTES) {
         await this.publisher.publish(batch);
+        collectYoung();
         batch = [];
         batchBytes = 0;
       }
@@ -145,6 +151,7 @@ export class ImportReportService {
       batchBytes += bytes + perEvent;
       if (batch.length >= size) {
         await this.publisher.publish(batch);
+        collectYoung();
         batch = [];
         batchBytes = 0;
       }
