@@ -17,7 +17,7 @@ const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const root = new URL('../..', import.meta.url).pathname;
 // The ledger runs as scripts/start.sh runs it (README, "Memory of the ledger"); LEDGER_NODE_FLAGS
 // and the MALLOC_ variables override, for experiments.
-const ledgerNodeFlags = (process.env.LEDGER_NODE_FLAGS ?? '--max-semi-space-size=16 --heap-growing-percent=50 --initial-old-space-size=64').split(' ').filter(Boolean);
+const ledgerNodeFlags = (process.env.LEDGER_NODE_FLAGS ?? '--max-semi-space-size=16 --heap-growing-percent=50 --initial-old-space-size=64 --expose-gc').split(' ').filter(Boolean);
 const ledgerMallocEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 
 const freePort = () =>

@@ -39,7 +39,7 @@ $(tail -n 15 "$FALCORIA_LOG_DIR/$1.log")"
 # ~600 MB during a big import although its live heap stays under ~100 MB.
 # shellcheck disable=SC2086
 MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}" \
-  start_app ledger dist/apps/ledger-projector/src/main.js LEDGER_PORT "$LEDGER_PORT" ${LEDGER_NODE_FLAGS---max-semi-space-size=16 --heap-growing-percent=50 --initial-old-space-size=64}
+  start_app ledger dist/apps/ledger-projector/src/main.js LEDGER_PORT "$LEDGER_PORT" ${LEDGER_NODE_FLAGS---max-semi-space-size=16 --heap-growing-percent=50 --initial-old-space-size=64 --expose-gc}
 start_app tasker dist/apps/tasker/src/main.js TASKER_PORT "$TASKER_PORT"
 export WORKER_PORT="${WORKER_PORT:-8082}"
 start_app worker dist/apps/worker/src/main.js WORKER_PORT "$WORKER_PORT"
