@@ -7,6 +7,7 @@ export * from './kafka/topic-admin.js';
 export * from './kafka/event-publisher.js';
 export * from './kafka/event-consumer.js';
 export * from './kafka/consumer-supervisor.js';
+export * from './kafka/view-consumer.js';
 export * from './db/database.js';
 export * from './db/pg-attempt-store.js';
 export * from './db/projection.js';

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Consumer, Kafka } from 'kafkajs';
-import { decodeEnvelope, eventCatalogue, Topics, type RunningTaskJson, type WorkerEvent, type WorkerIdentityJson } from '#events';
-import { CONFIG, fetchEndOffsets, KAFKA, LOGGER, superviseConsumer, type ConsumerSupervisor, type JsonLogger } from '#platform';
+import type { Kafka } from 'kafkajs';
+import { Topics, type RunningTaskJson, type WorkerEvent, type WorkerIdentityJson } from '#events';
+import { CONFIG, fetchEndOffsets, KAFKA, LOGGER, startViewConsumer, type JsonLogger, type ViewConsumer } from '#platform';
 import type { TaskerEnv } from '../tasker.config.js';
 
 export interface FleetMember {
@@ -25,9 +25,7 @@ export interface FleetMember {
 export class FleetView implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly members = new Map<string, FleetMember>();
   private readonly taskSeen = new Map<string, number>();
-  private readonly applied = new Map<number, bigint>();
-  private consumer?: Consumer;
-  private supervisor?: ConsumerSupervisor;
+  private view?: ViewConsumer;
   private readyAt: number | null = null;
   readonly groupId: string;
 
@@ -63,47 +61,29 @@ export class FleetView implements OnApplicationBootstrap, OnApplicationShutdown 
     } finally {
       await admin.disconnect();
     }
-    const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [this.topic], fromBeginning: false });
-    const run = () =>
-      consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          const last = this.applied.get(partition);
-          if (last !== undefined && BigInt(message.offset) <= last) return; // a restart's refetch
-          try {
-            this.apply(eventCatalogue.read(decodeEnvelope(message.value)) as WorkerEvent, Number(message.timestamp));
-          } catch (e) {
-            this.logger.warn({ msg: 'fleet view skipped an unreadable event', partition, offset: message.offset, error: (e as Error).message });
-          }
-          this.applied.set(partition, BigInt(message.offset));
-        },
-      });
-    // Nothing is committed: after a restart, go on after what was applied (or from the look-back start).
-    const seekFrom = () => {
-      for (const s of starts) consumer.seek({ topic: this.topic, partition: s.partition, offset: this.applied.has(s.partition) ? String(this.applied.get(s.partition)! + 1n) : s.offset });
-    };
-    this.supervisor = superviseConsumer(consumer, () => consumer.connect().then(run).then(seekFrom), this.logger, this.groupId);
-    await run();
-    seekFrom();
+    this.view = await startViewConsumer({
+      kafka: this.kafka,
+      groupId: this.groupId,
+      topic: this.topic,
+      starts,
+      fromBeginning: false,
+      apply: (e, message) => this.apply(e as WorkerEvent, Number(message.timestamp)),
+      logger: this.logger,
+      skipped: 'fleet view skipped an unreadable event',
+    });
+    const applied = this.view.applied;
     const target = new Map<number, bigint>();
     for (const e of ends) {
       const start = BigInt(starts.find((s) => s.partition === e.partition)?.offset ?? e.high.toString());
       if (e.high > start) target.set(e.partition, e.high - 1n);
     }
     const until = Date.now() + 30000;
-    while ([...target].some(([p, off]) => (this.applied.get(p) ?? -1n) < off) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while ([...target].some(([p, off]) => (applied.get(p) ?? -1n) < off) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     this.readyAt = Date.now();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.supervisor?.stop();
-    await this.consumer?.disconnect().catch(() => undefined);
-    const admin = this.kafka.admin();
-    await admin.connect().then(() => admin.deleteGroups([this.groupId])).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await this.view?.stop();
   }
 
   apply(e: WorkerEvent, at: number): void {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { Consumer, Kafka } from 'kafkajs';
-import { decodeEnvelope, eventCatalogue, Topics, type WorkerControlEvent } from '#events';
+import type { Kafka } from 'kafkajs';
+import { Topics, type WorkerControlEvent } from '#events';
 import { RevocationList } from '#domain';
-import { CONFIG, fetchEndOffsets, KAFKA, LOGGER, superviseConsumer, type ConsumerSupervisor, type JsonLogger } from '#platform';
+import { CONFIG, fetchEndOffsets, KAFKA, LOGGER, startViewConsumer, type JsonLogger, type ViewConsumer } from '#platform';
 import { RunningTasks, type StopReason } from '../run/running-tasks.js';
 import type { WorkerEnv } from '../worker.config.js';
 import { WORKER_ID } from '../worker.tokens.js';
@@ -15,8 +15,7 @@ import { WORKER_ID } from '../worker.tokens.js';
 @Injectable()
 export class ControlListener implements OnApplicationShutdown {
   readonly revocations = new RevocationList();
-  private consumer?: Consumer;
-  private supervisor?: ConsumerSupervisor;
+  private view?: ViewConsumer;
   private readonly groupId: string;
 
   constructor(
@@ -44,32 +43,18 @@ export class ControlListener implements OnApplicationShutdown {
     } finally {
       await admin.disconnect();
     }
-    const applied = new Map<number, bigint>();
-    const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000, maxWaitTimeInMs: 500 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [this.topic], fromBeginning: false });
-    const run = () =>
-      consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          const last = applied.get(partition);
-          if (last !== undefined && BigInt(message.offset) <= last) return; // a restart's refetch
-          try {
-            this.apply(eventCatalogue.read(decodeEnvelope(message.value)) as WorkerControlEvent);
-          } catch (e) {
-            this.logger.warn({ msg: 'control message skipped', offset: message.offset, error: (e as Error).message });
-          }
-          applied.set(partition, BigInt(message.offset));
-        },
-      });
-    // Nothing is committed: after a restart, go on after what was applied (or from the look-back start).
-    const seekFrom = () => {
-      for (const s of starts) consumer.seek({ topic: this.topic, partition: s.partition, offset: applied.has(s.partition) ? String(applied.get(s.partition)! + 1n) : s.offset });
-    };
-    this.supervisor = superviseConsumer(consumer, () => consumer.connect().then(run).then(seekFrom), this.logger, this.groupId);
-    await run();
-    seekFrom();
+    this.view = await startViewConsumer({
+      kafka: this.kafka,
+      groupId: this.groupId,
+      topic: this.topic,
+      starts,
+      fromBeginning: false,
+      apply: (e) => this.apply(e as WorkerControlEvent),
+      logger: this.logger,
+      skipped: 'control message skipped',
+      maxWaitTimeInMs: 500,
+    });
+    const applied = this.view.applied;
     const pending = ends
       .map((e) => ({ partition: e.partition, last: e.high - 1n, from: BigInt(starts.find((s) => s.partition === e.partition)?.offset ?? e.high.toString()) }))
       .filter((p) => p.last >= p.from);
@@ -89,10 +74,6 @@ export class ControlListener implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.supervisor?.stop();
-    await this.consumer?.disconnect().catch(() => undefined);
-    const admin = this.kafka.admin();
-    await admin.connect().then(() => admin.deleteGroups([this.groupId])).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await this.view?.stop();
   }
 }

@@ -1,8 +1,8 @@
-import type { Consumer, Kafka } from 'kafkajs';
-import { decodeEnvelope, eventCatalogue, Topics, type FleetControlEvent } from '#events';
+import type { Kafka } from 'kafkajs';
+import { Topics, type FleetControlEvent } from '#events';
 import type { JsonLogger } from '../logging/json-logger.js';
-import { fetchEndOffsets, whileTopicsSettle } from './offsets.js';
-import { superviseConsumer, type ConsumerSupervisor } from './consumer-supervisor.js';
+import { fetchEndOffsets } from './offsets.js';
+import { startViewConsumer, type ViewConsumer } from './view-consumer.js';
 
 /**
  * Reads the fleet-control topic (the emergency stop) in full, from offset zero, under a group of
@@ -12,8 +12,7 @@ import { superviseConsumer, type ConsumerSupervisor } from './consumer-superviso
  * and a stop can never fall out of a look-back window.
  */
 export class FleetControlReader {
-  private consumer?: Consumer;
-  private supervisor?: ConsumerSupervisor;
+  private view?: ViewConsumer;
 
   constructor(
     private readonly kafka: Kafka,
@@ -36,33 +35,19 @@ export class FleetControlReader {
     } finally {
       await admin.disconnect();
     }
-    const applied = new Map<number, bigint>();
     // Small fetch waits: an emergency stop must reach every worker within a second.
-    const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000, maxWaitTimeInMs: 100 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await whileTopicsSettle(() => consumer.subscribe({ topics: [this.topic], fromBeginning: true }));
-    const run = () =>
-      consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          const last = applied.get(partition);
-          if (last !== undefined && BigInt(message.offset) <= last) return; // a restart's refetch
-          try {
-            this.apply(eventCatalogue.read(decodeEnvelope(message.value)) as FleetControlEvent);
-          } catch (e) {
-            this.logger.warn({ msg: 'fleet-control message skipped', offset: message.offset, error: (e as Error).message });
-          }
-          applied.set(partition, BigInt(message.offset));
-        },
-      });
-    // A restart resumes after what was applied (nothing is committed).
-    const seekFrom = () => {
-      for (const e of ends) consumer.seek({ topic: this.topic, partition: e.partition, offset: String((applied.get(e.partition) ?? -1n) + 1n) });
-    };
-    this.supervisor = superviseConsumer(consumer, () => consumer.connect().then(run).then(seekFrom), this.logger, this.groupId);
-    await run();
-    seekFrom();
+    this.view = await startViewConsumer({
+      kafka: this.kafka,
+      groupId: this.groupId,
+      topic: this.topic,
+      starts: ends.map((e) => ({ partition: e.partition, offset: '0' })),
+      fromBeginning: true,
+      apply: (e) => this.apply(e as FleetControlEvent),
+      logger: this.logger,
+      skipped: 'fleet-control message skipped',
+      maxWaitTimeInMs: 100,
+    });
+    const applied = this.view.applied;
     const until = Date.now() + timeoutMs;
     while (ends.some((e) => e.high > 0n && (applied.get(e.partition) ?? -1n) < e.high - 1n)) {
       if (Date.now() > until) throw new Error(`${this.topic} did not catch up within ${timeoutMs / 1000} s`);
@@ -71,10 +56,6 @@ export class FleetControlReader {
   }
 
   async stop(): Promise<void> {
-    this.supervisor?.stop();
-    await this.consumer?.disconnect().catch(() => undefined);
-    const admin = this.kafka.admin();
-    await admin.connect().then(() => admin.deleteGroups([this.groupId])).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await this.view?.stop();
   }
 }
