@@ -89,7 +89,11 @@ describe('safe scanning controls end to end (two real workers, real nmap on loop
         KAFKA_TOPIC_PREFIX: ledger.prefix,
         WORKER_ID: workerId,
         WORKER_PORT: String(await freePort()),
-        WORKER_CONCURRENCY: '2',
+        // Offers are keyed by task id, so one worker may own every offer of a four-task scan. With
+        // four slots it can still run them all; with two, the two offers that waited out the stop
+        // would take both slots after the release and the re-offered interrupted tasks would wait
+        // behind them (seen in CI).
+        WORKER_CONCURRENCY: '4',
         WORKER_HEARTBEAT_SECONDS: '1',
         WORKER_SESSION_TIMEOUT_MS: '6000',
         LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'warn',

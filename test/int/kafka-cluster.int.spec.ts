@@ -96,7 +96,12 @@ describe('a three-broker cluster from stack.sh --cluster', () => {
 
   it('ensureTopics sees three brokers: three replicas and min.insync.replicas=2', async () => {
     await ensureTopics(kafka, { prefix });
-    const meta = await admin.fetchTopicMetadata({ topics: [topic, prefix + Topics.ledger.name] });
+    // A broker other than the controller may not have the new topics' metadata yet (UNKNOWN_TOPIC_OR_PARTITION).
+    const meta = await eventually(
+      () => admin.fetchTopicMetadata({ topics: [topic, prefix + Topics.ledger.name] }).catch(() => ({ topics: [] })),
+      (m) => m.topics.length === 2,
+      30000,
+    );
     for (const t of meta.topics) for (const p of t.partitions) expect(p.replicas).toHaveLength(3);
     const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'retention.ms'] }] });
     const byName = Object.fromEntries(configs.resources[0].configEntries.map((c) => [c.configName, c.configValue]));

@@ -18,7 +18,7 @@ export async function startLedgerApp(): Promise<RunningApp> {
   const databaseUrl = await createTestDatabase();
   process.env.KAFKA_TOPIC_PREFIX = prefix;
   process.env.DATABASE_URL = databaseUrl;
-  process.env.LOG_LEVEL = 'error';
+  process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'error';
   const { LedgerModule } = await import('../../apps/ledger-projector/src/ledger.module.js');
   const app = await createHttpApp(() => LedgerModule.register(), { service: 'ledger', port: 0, title: 'test' });
   await app.listen(0, '127.0.0.1');
