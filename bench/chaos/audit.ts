@@ -178,6 +178,13 @@ export class Audit {
       await consumer.subscribe({ topic, fromBeginning: true });
       await Promise.race([
         new Promise<void>((resolve) => {
+          // A partition is read once a fetch reached its end, visible or not: it may end with a
+          // transaction's marker or aborted records (an import), which no batch hands over.
+          consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+            const last = left.get(payload.partition);
+            if (last !== undefined && BigInt(payload.lastOffset) >= last) left.delete(payload.partition);
+            if (!left.size) resolve();
+          });
           void consumer.run({
             autoCommit: false,
             eachBatch: async ({ batch }) => {

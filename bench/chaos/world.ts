@@ -317,7 +317,13 @@ export async function finishImport(world: World, projectId: string, expected: Re
   const imports = await world.audit.imports(projectId);
   const stuck = imports.filter((i) => i.status === 'applying');
   if (stuck.length) round.failed.push(`${stuck.length} import(s) left "applying" after the whole log was applied`);
+  // An import is one Kafka transaction: one that failed applied nothing.
+  for (const i of imports.filter((x) => x.status === 'failed')) {
+    const [row] = await world.audit.db.queryPatiently<{ n: string }>(`select count(*) as n from ledger.import_hosts where import_id = ?`, [i.id]);
+    if (Number(row.n) > 0) round.failed.push(`failed import ${i.id} has ${row.n} host(s) applied (half-applied)`);
+  }
   round.metrics.imports = imports.length;
+  round.metrics.failedImports = imports.filter((x) => x.status === 'failed').length;
 }
 
 export { sleep };

@@ -3,13 +3,16 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { call, startLedgerApp, upload, type RunningApp } from '../support/ledger-app.js';
 import { nmapReport } from '../support/nmap-fixtures.js';
-import { eventually } from '../support/stack.js';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '#platform';
+import { eventually, kafkaEnv } from '../support/stack.js';
 
 // Regression test for a fault-suite finding (npm run chaos -- --scenario broker-import): the broker
 // went away while an import was being published, the upload failed, and the import read "applying"
-// for ever, because ImportStarted was in the log and ImportCompleted never would be. The broker here
-// is a single one of this file's own (scripts/stack.sh, own folder and ports; PostgreSQL is the test
-// stack's), so stopping it disturbs nobody.
+// for ever, because ImportStarted was in the log and ImportCompleted never would be; the hosts
+// published before the outage stayed applied. An import is now one Kafka transaction. The broker
+// here is a single one of this file's own (scripts/stack.sh, own folder and ports; PostgreSQL is the
+// test stack's), so stopping it disturbs nobody.
 const dir = join(process.cwd(), '.stack-import-outage-test');
 const KAFKA_PORT = 39292;
 const stackEnv = { FALCORIA_STACK_DIR: dir, KAFKA_PORT: String(KAFKA_PORT), KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1), FALCORIA_EXTERNAL_PG: '1' };
@@ -50,6 +53,7 @@ describe('an import interrupted by a broker outage', () => {
   const saved = { brokers: process.env.KAFKA_BROKERS, batch: process.env.LEDGER_PUBLISH_BATCH };
   let ledger: RunningApp;
   let projectId: string;
+  let kafka: Kafka;
 
   beforeAll(async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -58,6 +62,7 @@ describe('an import interrupted by a broker outage', () => {
     // One host per send: publishing takes seconds, so the broker surely dies part-way through it.
     process.env.LEDGER_PUBLISH_BATCH = '1';
     ledger = await startLedgerApp();
+    kafka = createKafka(kafkaEnv(ledger.prefix), 'import-outage-test');
     const p = await call(ledger.url, 'POST', '/projects', ledger.adminToken, { name: 'outage' });
     expect(p.status).toBe(201);
     projectId = p.body.id;
@@ -72,30 +77,53 @@ describe('an import interrupted by a broker outage', () => {
     else process.env.LEDGER_PUBLISH_BATCH = saved.batch;
   }, 120_000);
 
-  it('answers 503 and ends "failed" once the broker is back, not "applying" for ever; the same file sent again is applied in full', async () => {
-    const hosts = Array.from({ length: 3000 }, (_, i) => ({ ip: `10.44.${i >> 8}.${i & 255}`, ports: [{ port: 22, service: 'ssh' }] }));
+  it('answers 503, applies nothing of the import and records it "failed" once the broker is back; the same file sent again is applied in full', async () => {
+    const hosts = Array.from({ length: 6000 }, (_, i) => ({ ip: `10.44.${i >> 8}.${i & 255}`, ports: [{ port: 22, service: 'ssh' }] }));
     const xml = nmapReport(hosts, { services: '1-1000' });
     const list = () => call(ledger.url, 'GET', `/projects/${projectId}/imports`, ledger.adminToken);
+    const hostCount = async () => {
+      let n = 0;
+      let cursor: string | null = null;
+      do {
+        const page = await call(ledger.url, 'GET', `/projects/${projectId}/hosts?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, ledger.adminToken);
+        n += page.body.items.length;
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return n;
+    };
+    // A reader that sees records of open transactions: it tells when the import is part-way out.
+    const watcher = kafka.consumer({ groupId: `${ledger.prefix}outage-watcher`, readUncommitted: true });
+    let observed = 0;
+    await watcher.connect();
+    await watcher.subscribe({ topic: `${ledger.prefix}falcoria.ledger`, fromBeginning: true });
+    await watcher.run({ eachMessage: async ({ message }) => void (message.headers?.['event-type']?.toString() === 'HostObserved' && observed++) });
 
     const answer = upload(ledger.url, projectId, ledger.adminToken, xml, { mode: 'update' });
-    // The projector has applied ImportStarted: the hosts are being published now.
-    const started = await eventually(list, (r) => r.body.items?.length === 1, 60000);
-    const importId = started.body.items[0].importId;
+    await eventually(async () => observed, (n) => n >= 500, 60000);
+    await watcher.disconnect();
+    // Hosts are in the log, in a transaction not committed yet: no consumer of the ledger sees them.
+    expect((await list()).body.items).toEqual([]);
     await killBroker();
     const r = await answer;
     expect(r.status).toBe(503);
-    expect(r.body).toMatchObject({ importId, status: 'failed' });
+    expect(r.body).toMatchObject({ status: 'failed' });
+    const importId = r.body.importId as string;
+    expect(importId).toMatch(/^[0-9a-f-]{36}$/);
     expect(r.text).not.toMatch(/stack|at \//);
 
     await ok('start');
     const failed = await eventually(() => call(ledger.url, 'GET', `/projects/${projectId}/imports/${importId}`, ledger.adminToken), (s) => s.body.status === 'failed', 180000);
     expect(failed.body.reason).toMatch(/^publishing was interrupted/);
+    // Nothing half-applied: the hosts published before the outage were aborted with their transaction.
+    expect(failed.body.counts).toMatchObject({ hostsCreated: 0, hostsUpdated: 0, hostsUnchanged: 0 });
+    expect(await hostCount()).toBe(0);
 
     // Not a duplicate of the failed import: applied again, and every host is there.
     const again = await upload(ledger.url, projectId, ledger.adminToken, xml, { mode: 'update' });
-    expect(again.body).toMatchObject({ status: 'completed', hostCount: 3000 });
+    expect(again.body).toMatchObject({ status: 'completed', hostCount: 6000 });
     const counts = again.body.counts;
-    expect(counts.hostsCreated + counts.hostsUpdated + counts.hostsUnchanged).toBe(3000);
+    expect(counts.hostsCreated).toBe(6000);
+    expect(await hostCount()).toBe(6000);
     const items = (await list()).body.items.map((i: { importId: string; status: string }) => [i.importId, i.status]);
     expect(items).toContainEqual([importId, 'failed']);
     expect(items.filter(([, s]: [string, string]) => s === 'applying')).toEqual([]);

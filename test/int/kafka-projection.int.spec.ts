@@ -188,4 +188,70 @@ describe('Kafka port and projection checkpoints (real Kafka, real PostgreSQL)', 
     ).rejects.toMatchObject({ offset: String(BigInt(cp.lastOffset) + 1n) });
     expect((await counts()).late).toBeUndefined();
   });
+
+  it('a hole inside what the fetch itself returned (a transaction marker, aborted records) is stepped over, not sought back', async () => {
+    const runner = new ProjectionRunner(orm, counter);
+    const [cp] = await runner.checkpoints();
+    const next = BigInt(cp.lastOffset) + 1n;
+    await runner.handle([{ topic: topic(), partition: cp.partition, offset: String(next + 3n), event: projectCreated('after-hole', projectId) }], {
+      topic: topic(), partition: cp.partition, heartbeat: async () => undefined,
+      fetchedOffset: String(next), lastMessageOffset: String(next + 3n), lastOffset: String(next + 4n),
+    });
+    expect((await counts())['after-hole']).toBe(1);
+    // The fetch's trailing marker is stepped over with it; a fetch holding only invisible records moves it on.
+    expect((await runner.checkpoints())[0].lastOffset).toBe(String(next + 4n));
+    await runner.stepOver(topic(), cp.partition, String(next + 5n), String(next + 6n));
+    expect((await runner.checkpoints())[0].lastOffset).toBe(String(next + 6n));
+    // Not when it stands elsewhere: behind such a fetch (a hole before it), or already past it.
+    await runner.stepOver(topic(), cp.partition, String(next + 9n), String(next + 12n));
+    await runner.stepOver(topic(), cp.partition, String(next + 2n), String(next + 5n));
+    expect((await runner.checkpoints())[0].lastOffset).toBe(String(next + 6n));
+  });
+
+  it('applies committed transactions once, aborted and fenced ones never, reaches the end of the log, and a rebuild agrees', async () => {
+    // The earlier test moved the checkpoint past the log's end by hand: start this one on a fresh schema and group.
+    const runner = new ProjectionRunner(orm, counter, 'counter_tx');
+    await runner.init();
+    const c = new EventConsumer(kafka, {
+      groupId: `${prefix}falcoria.counter-tx`, topics: [topic()], handler: runner.handle, onInvisible: runner.stepOver,
+      attempts, maxAttempts: 3, deadLetterTopic: dlq(), publisher, logger: quietLogger(), backoffMs: () => 50,
+    });
+    const names = (tag: string, n: number) => Array.from({ length: n }, (_, i) => projectCreated(`${tag}-${i}`, projectId));
+
+    const aborted = await publisher.transaction(`${prefix}tx-a`, 60000);
+    await aborted.publish(names('tx-aborted', 3));
+    await aborted.abort();
+    const committed = await publisher.transaction(`${prefix}tx-b`, 60000);
+    await committed.publish(names('tx-committed', 2));
+    await committed.commit();
+    // Left open (its process "died"), then fenced by a new transaction under the same id.
+    const open = await publisher.transaction(`${prefix}tx-c`, 60000);
+    await open.publish(names('tx-fenced', 2));
+    const fencing = await publisher.transaction(`${prefix}tx-c`, 60000);
+    await fencing.publish(names('tx-after-fence', 1));
+    await fencing.commit();
+    await expect(open.commit()).rejects.toThrow();
+    // The log ends with a commit marker.
+    const lateAborted = await publisher.transaction(`${prefix}tx-d`, 60000);
+    await lateAborted.publish(names('tx-late-aborted', 2));
+    await lateAborted.abort();
+
+    await c.start();
+    const admin = kafka.admin();
+    await admin.connect();
+    const [end] = (await admin.fetchTopicOffsets(topic())).filter((p) => Number(p.high) > 0);
+    await admin.disconnect();
+    const cpOf = async () => (await runner.checkpoints()).find((x) => x.partition === end.partition)?.lastOffset;
+    await eventually(cpOf, (o) => o === String(Number(end.high) - 1), 60000);
+    await c.stop();
+    const got = await counts('counter_tx');
+    const mine = Object.fromEntries(Object.entries(got).filter(([k]) => k.startsWith('tx-')));
+    expect(mine).toEqual({ 'tx-committed-0': 1, 'tx-committed-1': 1, 'tx-after-fence-0': 1 });
+    expect(got.alpha).toBe(1);
+
+    const { schema } = await rebuildProjection(orm, kafka, counter, { topics: [topic()], groupId: `${prefix}falcoria.rebuild.counter-tx`, swap: false,
+      deadLetters: { topic: dlq(), liveGroupId: `${prefix}falcoria.counter` },
+    });
+    expect(await new ProjectionRunner(orm, counter, schema).checksum()).toBe(await runner.checksum());
+  });
 });

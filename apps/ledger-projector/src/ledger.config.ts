@@ -16,6 +16,15 @@ export class LedgerEnv extends DatabaseEnv {
   @IsInt() @Min(1) @Max(10000)
   LEDGER_PUBLISH_BATCH: number = 500;
 
+  /**
+   * An import is one Kafka transaction; the broker aborts one left open this long (the ledger died
+   * while publishing). Until then the consumers of its partition wait at it, so not longer than an
+   * import's publishing needs (docs/benchmarks.md) and not above the broker's
+   * transaction.max.timeout.ms (15 minutes by default).
+   */
+  @IsInt() @Min(10000) @Max(3600000)
+  LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS: number = 600000;
+
   @IsString()
   LEDGER_SPOOL_DIR: string = join(tmpdir(), 'falcoria-spool');
 

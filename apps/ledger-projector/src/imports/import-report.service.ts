@@ -32,7 +32,7 @@ export interface ImportStatus {
   readonly deadLettered?: number;
 }
 
-/** Publishing stopped part-way (the broker went away): what reached the log stays; the import is marked failed. */
+/** Publishing stopped part-way (the broker went away): nothing of the import is applied; it is recorded as failed. */
 export class ImportInterruptedError extends Error {
   constructor(
     readonly importId: string,
@@ -86,81 +86,100 @@ export class ImportReportService {
   }
 
   /**
-   * Publishes the import. If publishing stops part-way, ImportStarted may already be in the log while
-   * ImportCompleted never will be, and the import would read "applying" forever: an ImportFailed is
-   * published instead, retried in the background until the broker takes it (found by the fault suite,
-   * `npm run chaos -- --scenario broker-import`).
+   * Publishes the import as one Kafka transaction: ImportStarted, one HostObserved per host and
+   * ImportCompleted reach the projector all at once, or not at all. If publishing stops part-way
+   * (the broker went away), nothing of it is applied; a new transaction under the same id fences
+   * the open one (the broker aborts it) and records ImportStarted and ImportFailed, retried in the
+   * background until the broker takes it, so the attempt shows as failed, never "applying" for ever
+   * (found by the fault suite, `npm run chaos -- --scenario broker-import`).
    */
   async publish(req: ImportRequest, report: SpooledReport): Promise<string> {
     const importId = randomUUID();
+    const startedPayload: ImportStartedV1 = { projectId: req.projectId, importId, mode: req.mode, trackHistory: req.trackHistory, fileName: req.fileName, fileSha256: report.sha256, force: req.force };
+    const started = env('ImportStarted', req.projectId, startedPayload, req.actor, importId);
     try {
-      return await this.publishAll(importId, req, report);
+      await this.publishAll(started, req, report);
+      return importId;
     } catch (e) {
-      this.markFailed(req, importId, `publishing was interrupted: ${(e as Error).message}`);
+      this.markFailed(req, started, `publishing was interrupted: ${(e as Error).message}`);
       throw new ImportInterruptedError(importId, e as Error);
     }
   }
 
-  private markFailed(req: ImportRequest, importId: string, reason: string): void {
+  private transactionalId(importId: string): string {
+    return `${this.config.KAFKA_TOPIC_PREFIX}falcoria.ledger.import.${importId}`;
+  }
+
+  private markFailed(req: ImportRequest, started: Envelope<'ImportStarted', ImportStartedV1>, reason: string): void {
+    const importId = started.payload.importId;
     const payload: ImportFailedV1 = { projectId: req.projectId, importId, reason: reason.slice(0, 1000) };
-    // One envelope for every attempt: if an attempt reached the log unacknowledged, the next one is the same event.
-    const event = env('ImportFailed', req.projectId, payload, req.actor, importId);
+    // The same envelopes on every attempt: if one was committed unacknowledged, the next is the same events.
+    const failed = env('ImportFailed', req.projectId, payload, req.actor, importId);
     const until = Date.now() + MARK_FAILED_FOR_MS;
     const attempt = async (n: number): Promise<void> => {
       try {
-        await this.publisher.publish([event]);
+        const tx = await this.publisher.transaction(this.transactionalId(importId), this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS);
+        try {
+          await tx.publish([started, failed]);
+          await tx.commit();
+        } catch (e) {
+          await tx.abort();
+          throw e;
+        }
         this.logger.warn({ msg: 'import marked failed', importId, projectId: req.projectId, reason: payload.reason });
       } catch (e) {
         if (Date.now() > until) {
-          this.logger.error({ msg: 'could not mark an interrupted import failed; it reads "applying"', importId, projectId: req.projectId, error: (e as Error).message });
+          this.logger.error({ msg: 'could not record an interrupted import as failed; nothing of it was applied', importId, projectId: req.projectId, error: (e as Error).message });
           return;
         }
-        setTimeout(() => void attempt(n + 1), Math.min(30000, 500 * 2 ** n)).unref();
+        setTimeout(() => void attempt(n + 1), Math.min(10000, 500 * 2 ** n)).unref();
       }
     };
     void attempt(0);
   }
 
-  private async publishAll(importId: string, req: ImportRequest, report: SpooledReport): Promise<string> {
+  private async publishAll(started: Envelope<'ImportStarted', ImportStartedV1>, req: ImportRequest, report: SpooledReport): Promise<void> {
+    const { importId } = started.payload;
     const correlationId = importId;
     const key = req.projectId;
-    const started: ImportStartedV1 = { projectId: req.projectId, importId, mode: req.mode, trackHistory: req.trackHistory, fileName: req.fileName, fileSha256: report.sha256, force: req.force };
-    await this.publisher.publish([env('ImportStarted', key, started, req.actor, correlationId)]);
-    const run = report.run;
-    const source = { kind: 'import' as const, importId, fileSha256: report.sha256, fileName: req.fileName };
-    const observedAt = report.meta.start ? new Date(report.meta.start * 1000).toISOString() : new Date().toISOString();
-    let batch: Envelope[] = [];
-    let batchBytes = 0;
-    const size = this.config.LEDGER_PUBLISH_BATCH;
-    // A batch goes out as one Kafka record batch, which the topic caps at 10 MiB: bound it by
-    // bytes as well as by count (hosts with large script output are common).
-    const perEvent = Buffer.byteLength(JSON.stringify({ run, coverage: report.coverage, source })) + 1024;
-    for await (const { host, bytes } of report.hosts()) {
-      if (batch.length > 0 && batchBytes + bytes + perEvent > PUBLISH_BATCH_BYTES) {
-        await this.publisher.publish(batch);
+    const tx = await this.publisher.transaction(this.transactionalId(importId), this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS);
+    try {
+      await tx.publish([started]);
+      const run = report.run;
+      const source = { kind: 'import' as const, importId, fileSha256: report.sha256, fileName: req.fileName };
+      const observedAt = report.meta.start ? new Date(report.meta.start * 1000).toISOString() : new Date().toISOString();
+      let batch: Envelope[] = [];
+      let batchBytes = 0;
+      const size = this.config.LEDGER_PUBLISH_BATCH;
+      // A batch goes out as one Kafka record batch, which the topic caps at 10 MiB: bound it by
+      // bytes as well as by count (hosts with large script output are common).
+      const perEvent = Buffer.byteLength(JSON.stringify({ run, coverage: report.coverage, source })) + 1024;
+      const send = async () => {
+        await tx.publish(batch);
         collectYoung();
         batch = [];
         batchBytes = 0;
-      }
-      const hostSeen = host.endTime ?? host.startTime;
-      const payload: HostObservedV1 = {
-        projectId: req.projectId, mode: req.mode, trackHistory: req.trackHistory, source, run, coverage: report.coverage,
-        observedAt: hostSeen ? new Date(hostSeen * 1000).toISOString() : observedAt, host,
       };
-      batch.push(env('HostObserved', key, payload, req.actor, correlationId));
-      batchBytes += bytes + perEvent;
-      if (batch.length >= size) {
-        await this.publisher.publish(batch);
-        collectYoung();
-        batch = [];
-        batchBytes = 0;
+      for await (const { host, bytes } of report.hosts()) {
+        if (batch.length > 0 && batchBytes + bytes + perEvent > PUBLISH_BATCH_BYTES) await send();
+        const hostSeen = host.endTime ?? host.startTime;
+        const payload: HostObservedV1 = {
+          projectId: req.projectId, mode: req.mode, trackHistory: req.trackHistory, source, run, coverage: report.coverage,
+          observedAt: hostSeen ? new Date(hostSeen * 1000).toISOString() : observedAt, host,
+        };
+        batch.push(env('HostObserved', key, payload, req.actor, correlationId));
+        batchBytes += bytes + perEvent;
+        if (batch.length >= size) await send();
       }
+      if (batch.length) await send();
+      const completed: ImportCompletedV1 = { projectId: req.projectId, importId, hostCount: report.hostCount, run: report.meta };
+      await tx.publish([env('ImportCompleted', key, completed, req.actor, correlationId)]);
+      await tx.commit();
+    } catch (e) {
+      await tx.abort();
+      throw e;
     }
-    if (batch.length) await this.publisher.publish(batch);
-    const completed: ImportCompletedV1 = { projectId: req.projectId, importId, hostCount: report.hostCount, run: report.meta };
-    await this.publisher.publish([env('ImportCompleted', key, completed, req.actor, correlationId)]);
     this.logger.info({ msg: 'import published', importId, projectId: req.projectId, hosts: report.hostCount, bytes: report.bytes });
-    return importId;
   }
 
   async status(projectId: string, importId: string): Promise<ImportStatus | null> {

@@ -38,6 +38,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnApplicat
       groupId: this.groupId,
       topics: this.topics,
       handler: this.runner.handle,
+      onInvisible: this.runner.stepOver,
       attempts: this.attempts,
       maxAttempts: this.config.CONSUMER_MAX_ATTEMPTS,
       deadLetterTopic: this.config.KAFKA_TOPIC_PREFIX + Topics.deadLetters.name,

@@ -237,8 +237,10 @@ async function applyLedgerEvent(em: Em, e: LedgerEvent, pos: string, batch: Ledg
       await sql(em, `update imports set status = 'completed', completed_at = ?, host_count = ?, run = ? where id = ?`, [e.occurredAt, e.payload.hostCount, JSON.stringify(e.payload.run), e.payload.importId]);
       return;
     case 'ImportFailed':
+      // Only an import still applying fails: one whose commit was acknowledged too late for its
+      // publisher may be followed by an ImportFailed, and it stays completed.
       await batch.flush();
-      await sql(em, `update imports set status = 'failed', completed_at = ?, reason = ? where id = ?`, [e.occurredAt, e.payload.reason, e.payload.importId]);
+      await sql(em, `update imports set status = 'failed', completed_at = ?, reason = ? where id = ? and status = 'applying'`, [e.occurredAt, e.payload.reason, e.payload.importId]);
       return;
     default:
       assertUnreachable(e);

@@ -41,6 +41,7 @@ export class KnownHostsConsumer implements OnApplicationShutdown {
       groupId: this.groupId,
       topics: [p + Topics.ledger.name],
       handler: this.runner.handle,
+      onInvisible: this.runner.stepOver,
       attempts: this.attempts,
       maxAttempts: this.config.CONSUMER_MAX_ATTEMPTS,
       deadLetterTopic: p + Topics.deadLetters.name,

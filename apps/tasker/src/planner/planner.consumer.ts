@@ -57,6 +57,7 @@ export class PlannerConsumer implements OnApplicationBootstrap, OnApplicationShu
       groupId: this.groupId,
       topics: [p + Topics.scans.name],
       handler: this.runner.handle,
+      onInvisible: this.runner.stepOver,
       attempts: this.attempts,
       maxAttempts: this.config.CONSUMER_MAX_ATTEMPTS,
       deadLetterTopic: p + Topics.deadLetters.name,

@@ -35,7 +35,7 @@ export class ProjectionRunner {
   }
 
   /** Applies what is new in a batch, exactly once, with the checkpoint in the same transaction. */
-  readonly handle: BatchHandler = async (batch) => {
+  readonly handle: BatchHandler = async (batch, ctx) => {
     if (batch.length === 0) return;
     const { topic, partition } = batch[0];
     const em = this.orm.em.fork();
@@ -51,16 +51,42 @@ export class ProjectionRunner {
       const last = rows.length ? BigInt(rows[0].last_offset) : -1n;
       const fresh = batch.filter((m) => BigInt(m.offset) > last);
       if (fresh.length === 0) return;
-      // Offsets of our topics are contiguous (no compaction, no transactions). A hole means the
-      // consumer's position is ahead of this schema (e.g. right after a rebuild swap): go back.
-      if (BigInt(fresh[0].offset) > last + 1n) throw new SeekRequest(String(last + 1n));
+      // Nothing is compacted, but transactions (imports) leave holes a read-committed consumer never
+      // sees: their markers and aborted records. A hole is ours to fill only when the fetch itself
+      // started past the checkpoint: the consumer is ahead of this schema (right after a rebuild
+      // swap, or a database crash lost the last commits). Then go back.
+      const fetched = ctx?.fetchedOffset === undefined ? BigInt(fresh[0].offset) : BigInt(ctx.fetchedOffset);
+      if (BigInt(fresh[0].offset) > last + 1n && fetched > last + 1n) throw new SeekRequest(String(last + 1n));
+      const tail = fresh[fresh.length - 1].offset;
+      // The fetch's invisible records after its last message are stepped over with it.
+      const through = ctx?.lastOffset !== undefined && tail === ctx.lastMessageOffset && BigInt(ctx.lastOffset) > BigInt(tail) ? ctx.lastOffset : tail;
       const events = fresh.filter((m) => m.event !== null && !m.deadLettered);
       if (events.length > 0) await this.projection.apply(tx, events);
       if (this.projection.onDeadLetter) for (const m of fresh) if (m.deadLettered && m.event) await this.projection.onDeadLetter(tx, m);
       await sql(tx, 
         `insert into projection_checkpoint(topic, partition, last_offset) values (?, ?, ?)
          on conflict (topic, partition) do update set last_offset = excluded.last_offset, updated_at = now()`,
-        [topic, partition, fresh[fresh.length - 1].offset],
+        [topic, partition, through],
+      );
+    });
+  };
+
+  /**
+   * A fetch held only invisible records (a transaction's marker, an aborted import), from `first` to
+   * `last`: the checkpoint steps over them if it stands right before them, so the next batch finds no
+   * hole. Anything else (already past them, or behind: a hole the next batch seeks back over) is left.
+   */
+  readonly stepOver = async (topic: string, partition: number, first: string, last: string): Promise<void> => {
+    const em = this.orm.em.fork();
+    await em.transactional(async (tx) => {
+      await sql(tx, `set local search_path to ${quoteIdent(this.schema)}, public`);
+      const rows = await sql<{ last_offset: string }>(tx, `select last_offset from projection_checkpoint where topic = ? and partition = ? for update`, [topic, partition]);
+      const at = rows.length ? BigInt(rows[0].last_offset) : -1n;
+      if (at < BigInt(first) - 1n || at >= BigInt(last)) return;
+      await sql(tx,
+        `insert into projection_checkpoint(topic, partition, last_offset) values (?, ?, ?)
+         on conflict (topic, partition) do update set last_offset = excluded.last_offset, updated_at = now()`,
+        [topic, partition, last],
       );
     });
   };
@@ -168,8 +194,19 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
     await consumer.connect();
     await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });
     const remaining = new Set(ends.keys());
+    const stepping: Promise<void>[] = [];
     let failure: unknown;
     const done = new Promise<void>((resolve) => {
+      // A partition is replayed once a fetch reached its end, visible or not (it may end with a
+      // transaction's marker, which no batch hands over).
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const key = `${payload.topic}|${payload.partition}`;
+        const end = ends.get(key);
+        if (end === undefined || !remaining.has(key) || BigInt(payload.lastOffset) < end - 1n) return;
+        if (payload.batchSize === 0) stepping.push(runner.stepOver(payload.topic, payload.partition, String(payload.firstOffset), String(payload.lastOffset)));
+        remaining.delete(key);
+        if (remaining.size === 0) resolve();
+      });
       void consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -191,8 +228,13 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
             const item: ConsumedEvent = { topic: batch.topic, partition: batch.partition, offset: m.offset, event, ...(dead ? { deadLettered: 'dead-lettered by the live consumer' } : {}) };
             items.push(opts.select && event && !dead && !opts.select(item) ? { ...item, event: null } : item);
           }
+          // Records past the replay's end are not applied: the checkpoint must not step over them.
+          const cut = batch.messages.some((m) => BigInt(m.offset) >= end);
+          // A fresh group reading each partition from its start, never seeking: every hole is a
+          // transaction's invisible records, as if every fetch had started at 0.
+          const ctx = { topic: batch.topic, partition: batch.partition, heartbeat, fetchedOffset: '0', lastMessageOffset: items.at(-1)?.offset, lastOffset: cut ? undefined : batch.lastOffset() };
           try {
-            for (let i = 0; i < items.length; i += 1000) await runner.handle(items.slice(i, i + 1000), { topic: batch.topic, partition: batch.partition, heartbeat });
+            for (let i = 0; i < items.length; i += 1000) await runner.handle(items.slice(i, i + 1000), ctx);
           } catch (e) {
             failure = e;
             remaining.clear();
@@ -202,15 +244,12 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
           applied += items.length;
           opts.onProgress?.(applied, Number(total));
           if (items.length) resolveOffset(items[items.length - 1].offset);
-          if (items.length && BigInt(items[items.length - 1].offset) >= end - 1n) {
-            remaining.delete(key);
-            if (remaining.size === 0) resolve();
-          }
           await heartbeat();
         },
       });
     });
     await done;
+    await Promise.all(stepping).catch((e: unknown) => (failure ??= e));
     await consumer.disconnect();
     const cleanup = kafka.admin();
     await cleanup.connect();

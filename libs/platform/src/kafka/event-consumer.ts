@@ -19,6 +19,14 @@ export interface BatchContext {
   readonly topic: string;
   readonly partition: number;
   heartbeat(): Promise<void>;
+  /**
+   * Where the fetch that brought these messages started. Transactions leave holes in the offsets a
+   * consumer sees (commit/abort markers, aborted records); a hole after this offset is one of those.
+   */
+  readonly fetchedOffset?: string;
+  /** The last message handed over from this fetch, and the fetch's last offset including invisible records after it. */
+  readonly lastMessageOffset?: string;
+  readonly lastOffset?: string;
 }
 
 export type BatchHandler = (batch: readonly ConsumedEvent[], ctx: BatchContext) => Promise<void>;
@@ -57,6 +65,8 @@ export interface EventConsumerOptions {
   readonly groupId: string;
   readonly topics: readonly string[];
   readonly handler: BatchHandler;
+  /** Told about a fetch that held only records a read-committed consumer never sees (a transaction's marker, aborted records). */
+  readonly onInvisible?: (topic: string, partition: number, firstOffset: string, lastOffset: string) => Promise<void>;
   readonly attempts: AttemptStore;
   readonly maxAttempts: number;
   readonly deadLetterTopic: string;
@@ -71,6 +81,12 @@ export interface EventConsumerOptions {
 }
 
 type Decoded = { readonly msg: KafkaMessage; readonly event: Envelope | null; readonly error?: string };
+
+/** kafkajs's Batch has it (the offset its fetch asked for); its typings do not. */
+export const fetchedOffsetOf = (batch: object): string | undefined => {
+  const o = (batch as { fetchedOffset?: unknown }).fetchedOffset;
+  return o === undefined || o === null ? undefined : String(o);
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,6 +120,15 @@ export class EventConsumer {
     await this.consumer.connect();
     await whileTopicsSettle(() => this.consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning ?? true }));
     this.running = true;
+    const onInvisible = this.opts.onInvisible;
+    // kafkajs steps over such a fetch without calling eachBatch; its instrumentation still reports it.
+    if (onInvisible)
+      this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize !== 0 || payload.firstOffset === null) return;
+        void onInvisible(payload.topic, payload.partition, String(payload.firstOffset), String(payload.lastOffset)).catch((e: Error) =>
+          this.opts.logger.warn({ msg: 'could not step over invisible records; the next batch seeks back to them', topic: payload.topic, partition: payload.partition, error: e.message }),
+        );
+      });
     const run = () =>
       this.consumer.run({
         autoCommit: false,
@@ -145,7 +170,14 @@ export class EventConsumer {
     const { batch } = p;
     const chunkSize = this.opts.chunkSize ?? 500;
     let pending: Decoded[] = [];
-    const ctx: BatchContext = { topic: batch.topic, partition: batch.partition, heartbeat: () => p.heartbeat() };
+    const ctx: BatchContext = {
+      topic: batch.topic,
+      partition: batch.partition,
+      heartbeat: () => p.heartbeat(),
+      fetchedOffset: fetchedOffsetOf(batch),
+      lastMessageOffset: batch.messages.at(-1)?.offset,
+      lastOffset: batch.lastOffset(),
+    };
     try {
       for (const msg of batch.messages) {
         if (!p.isRunning() || p.isStale()) return;
@@ -237,7 +269,9 @@ export class EventConsumer {
 
   private async deliver(items: readonly ConsumedEvent[], p: EachBatchPayload, ctx: BatchContext): Promise<void> {
     await this.opts.handler(items, ctx);
-    p.resolveOffset(items[items.length - 1].offset);
+    const last = items[items.length - 1].offset;
+    // Past the fetch's trailing invisible records too, so a restart does not fetch them again.
+    p.resolveOffset(last === ctx.lastMessageOffset && ctx.lastOffset ? ctx.lastOffset : last);
     await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
     await p.heartbeat();
   }

@@ -1,4 +1,4 @@
-import kafkajs, { type Admin, type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka, type Message, type PartitionMetadata, type Producer, type Transaction } from 'kafkajs';
 import { encodeEnvelope, eventCatalogue, type Envelope } from '#events';
 import { whileTopicsSettle } from './offsets.js';
 
@@ -6,6 +6,14 @@ import { whileTopicsSettle } from './offsets.js';
 // send names one partition.
 const partitionOf = kafkajs.Partitioners.DefaultPartitioner();
 const PARTITION_COUNT_TTL_MS = 60_000;
+
+/** Events published in one Kafka transaction (EventPublisher.transaction). */
+export interface EventTransaction {
+  publish(events: readonly Envelope[]): Promise<void>;
+  commit(): Promise<void>;
+  /** Best effort: a broker that is gone cannot be told; the next transaction under the same id fences it. */
+  abort(): Promise<void>;
+}
 
 /**
  * The only way apps write events. Idempotent producer with acks=all: a retried send never
@@ -57,6 +65,55 @@ export class EventPublisher {
   async publish(events: readonly Envelope[]): Promise<void> {
     if (events.length === 0) return;
     await this.connect();
+    const sends = await this.route(events);
+    // Every send settles before a failure is reported, so a caller's retry never races a send still in flight.
+    const results = await Promise.allSettled(sends.map((s) => this.producer.send({ topic: s.topic, acks: -1, messages: s.messages })));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * Opens a Kafka transaction: what it publishes reaches the (read-committed) consumers all at once
+   * on commit, or never. Opening one under a transactional id that was left open (the broker went
+   * away, the process died) fences it: the broker aborts what it holds. A transaction open longer
+   * than `timeoutMs` is aborted by the broker; until it ends, consumers of its partitions wait at it.
+   */
+  async transaction(transactionalId: string, timeoutMs: number): Promise<EventTransaction> {
+    const producer = this.kafka.producer({
+      transactionalId,
+      transactionTimeout: timeoutMs,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 18 },
+    });
+    await producer.connect();
+    let txn: Transaction;
+    try {
+      txn = await producer.transaction();
+    } catch (e) {
+      await producer.disconnect().catch(() => undefined);
+      throw e;
+    }
+    const end = async (how: 'commit' | 'abort') => {
+      try {
+        await (how === 'commit' ? txn.commit() : txn.abort());
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    };
+    return {
+      publish: async (events) => {
+        // One send at a time, one partition each (see publish).
+        for (const s of await this.route(events)) await txn.send({ topic: s.topic, acks: -1, messages: s.messages });
+      },
+      commit: () => end('commit'),
+      abort: () => (txn.isActive() ? end('abort') : producer.disconnect()).catch(() => undefined),
+    };
+  }
+
+  /** The sends an event list needs: one per partition, each keeping the events' order. */
+  private async route(events: readonly Envelope[]): Promise<{ topic: string; messages: Message[] }[]> {
     const sends = new Map<string, { topic: string; messages: Message[] }>();
     for (const e of events) {
       const topic = this.topicOf(e);
@@ -67,10 +124,7 @@ export class EventPublisher {
       if (!send) sends.set(k, (send = { topic, messages: [] }));
       send.messages.push({ ...message, partition });
     }
-    // Every send settles before a failure is reported, so a caller's retry never races a send still in flight.
-    const results = await Promise.allSettled([...sends.values()].map((s) => this.producer.send({ topic: s.topic, acks: -1, messages: s.messages })));
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return [...sends.values()];
   }
 
   /** The topic's partitions as the partitioner needs them (only their number matters for keyed messages); cached a minute. */
