@@ -23,7 +23,10 @@ export function createKafka(env: KafkaEnv, clientId: string, logger?: JsonLogger
       // kafkajs reports a rebalance or a broker restart as ERROR; those are routine here, and the
       // consumer and producer retry. Keep them visible but not alarming.
       const text = { msg: message, kafka: namespace, ...rest } as Record<string, unknown>;
-      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(text);
+      // Bounded retries are deliberate (a dead broker must surface as an error); the idempotent
+      // producer says so at every start, every import's transactional producer included.
+      if (/^Limiting retries for the idempotent producer/.test(String(message))) logger.debug(text);
+      else if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(text);
       else logger.debug(text);
     },
   };
