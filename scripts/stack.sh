@@ -50,6 +50,8 @@ offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=6
 transaction.state.log.replication.factor=$rf
 transaction.state.log.min.isr=$isr
+# An import is one transaction; LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS may be raised up to this for huge reports.
+transaction.max.timeout.ms=3600000
 share.coordinator.state.topic.replication.factor=$rf
 share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0

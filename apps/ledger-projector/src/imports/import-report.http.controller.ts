@@ -115,13 +115,18 @@ export class ImportReportHttpController {
         importId = await this.imports.publish({ projectId, mode, trackHistory, force, fileName, actor: actorOf(p) }, report);
       } catch (e) {
         if (!(e instanceof ImportInterruptedError)) throw e;
+        if (e.timedOut)
+          throw new HttpException(
+            { statusCode: 413, error: 'Payload Too Large', code: 'REPORT.TOO_LARGE', importId: e.importId, status: 'failed', message: `${e.message}; nothing of it was applied` },
+            413,
+          );
         throw new HttpException(
           {
             statusCode: 503,
             error: 'Service Unavailable',
             importId: e.importId,
             status: 'failed',
-            message: 'the event log did not take the whole import (broker unavailable); what reached it stays applied and the import is marked failed once the broker is back; send the file again',
+            message: 'the event log did not take the whole import (broker unavailable); nothing of it was applied, and it is recorded as failed once the broker is back; send the file again',
           },
           503,
         );

@@ -37,8 +37,10 @@ export class ImportInterruptedError extends Error {
   constructor(
     readonly importId: string,
     cause: Error,
+    /** Publishing outlasted the import's transaction (LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS): the broker aborted it. */
+    readonly timedOut = false,
   ) {
-    super(`publishing import ${importId} was interrupted: ${cause.message}`, { cause });
+    super(timedOut ? `import ${importId} took longer to publish than LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS (${cause.message})` : `publishing import ${importId} was interrupted: ${cause.message}`, { cause });
   }
 }
 
@@ -97,12 +99,18 @@ export class ImportReportService {
     const importId = randomUUID();
     const startedPayload: ImportStartedV1 = { projectId: req.projectId, importId, mode: req.mode, trackHistory: req.trackHistory, fileName: req.fileName, fileSha256: report.sha256, force: req.force };
     const started = env('ImportStarted', req.projectId, startedPayload, req.actor, importId);
+    const t0 = Date.now();
     try {
       await this.publishAll(started, req, report);
       return importId;
     } catch (e) {
-      this.markFailed(req, started, `publishing was interrupted: ${(e as Error).message}`);
-      throw new ImportInterruptedError(importId, e as Error);
+      const timeout = this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS;
+      const timedOut = Date.now() - t0 >= timeout;
+      const reason = timedOut
+        ? `publishing took longer than LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS (${timeout / 1000} s), so the broker aborted the import's transaction; raise it for reports this large`
+        : `publishing was interrupted: ${(e as Error).message}`;
+      this.markFailed(req, started, reason);
+      throw new ImportInterruptedError(importId, e as Error, timedOut);
     }
   }
 
