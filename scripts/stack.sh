@@ -50,6 +50,7 @@ offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=6
 transaction.state.log.replication.factor=$rf
 transaction.state.log.min.isr=$isr
+transaction.state.log.num.partitions=6
 # An import is one transaction; LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS may be raised up to this for huge reports.
 transaction.max.timeout.ms=3600000
 share.coordinator.state.topic.replication.factor=$rf

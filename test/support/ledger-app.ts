@@ -12,10 +12,13 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Boots the ledger app in this process against the real test stack, with its own topics and database. */
-export async function startLedgerApp(): Promise<RunningApp> {
-  const prefix = testPrefix();
-  const databaseUrl = await createTestDatabase();
+/**
+ * Boots the ledger app in this process against the real test stack, with its own topics and database
+ * (or those of an app started before, as after a restart).
+ */
+export async function startLedgerApp(after?: Pick<RunningApp, 'prefix' | 'databaseUrl' | 'adminToken'>): Promise<RunningApp> {
+  const prefix = after?.prefix ?? testPrefix();
+  const databaseUrl = after?.databaseUrl ?? (await createTestDatabase());
   process.env.KAFKA_TOPIC_PREFIX = prefix;
   process.env.DATABASE_URL = databaseUrl;
   process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'error';
@@ -23,13 +26,14 @@ export async function startLedgerApp(): Promise<RunningApp> {
   const app = await createHttpApp(() => LedgerModule.register(), { service: 'ledger', port: 0, title: 'test' });
   await app.listen(0, '127.0.0.1');
   const addr = app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${addr.port}`;
+  if (after) return { app, url, prefix, databaseUrl, adminToken: after.adminToken, close: () => app.close() };
   const boot = spawnSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'dist/apps/ledger-projector/src/admin.js', 'bootstrap'], {
     env: { ...process.env, KAFKA_TOPIC_PREFIX: prefix, DATABASE_URL: databaseUrl },
     encoding: 'utf8',
   });
   const adminToken = /shown once\): (\S+)/.exec(boot.stdout)?.[1];
   if (!adminToken) throw new Error(`admin bootstrap failed: ${boot.stdout}${boot.stderr}`);
-  const url = `http://127.0.0.1:${addr.port}`;
   // The app learns of the new admin from the log, a moment after the CLI wrote it.
   for (let i = 0; i < 100 && (await call(url, 'GET', '/auth/whoami', adminToken)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
   return { app, url, prefix, databaseUrl, adminToken, close: () => app.close() };

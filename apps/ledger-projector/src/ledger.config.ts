@@ -25,6 +25,17 @@ export class LedgerEnv extends DatabaseEnv {
   @IsInt() @Min(10000) @Max(3600000)
   LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS: number = 600000;
 
+  /** Imports published at once by this instance; more wait for a turn (each holds one transactional id). */
+  @IsInt() @Min(1) @Max(64)
+  LEDGER_IMPORT_CONCURRENCY: number = 4;
+
+  /**
+   * Names this instance's import transactional ids, so that after a crash its restart fences what it
+   * left open. Must differ between instances running at once; empty: `<hostname>-<LEDGER_PORT>`.
+   */
+  @IsString()
+  LEDGER_INSTANCE_ID: string = '';
+
   @IsString()
   LEDGER_SPOOL_DIR: string = join(tmpdir(), 'falcoria-spool');
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Actor, Envelope, HostObservedV1, ImportCompletedV1, ImportFailedV1, ImportMode, ImportStartedV1 } from '#events';
 import { CONFIG, LOGGER, ORM, PUBLISHER, type EventPublisher, type JsonLogger } from '#platform';
@@ -71,13 +72,52 @@ const env = <T extends string, P>(type: T, key: string, payload: P, actor: Actor
  * ImportCompleted, all keyed by project so the projector applies them in order.
  */
 @Injectable()
-export class ImportReportService {
+export class ImportReportService implements OnApplicationBootstrap {
+  /**
+   * Each import runs under one of this instance's transactional ids, stable across restarts: a
+   * transaction a crashed predecessor left open is fenced (aborted) as soon as the instance starts,
+   * instead of holding its partition until the broker's timeout. The ids in use are taken here.
+   */
+  private readonly free: number[];
+  private readonly waiting: ((slot: number) => void)[] = [];
+
   constructor(
     @Inject(PUBLISHER) private readonly publisher: EventPublisher,
     @Inject(ORM) private readonly orm: MikroORM,
     @Inject(CONFIG) private readonly config: LedgerEnv,
     @Inject(LOGGER) private readonly logger: JsonLogger,
-  ) {}
+  ) {
+    this.free = Array.from({ length: config.LEDGER_IMPORT_CONCURRENCY }, (_, i) => i);
+  }
+
+  onApplicationBootstrap(): void {
+    // In the background: the app serves meanwhile, and an import that takes a slot fences it anyway.
+    void (async () => {
+      for (let slot = 0; slot < this.config.LEDGER_IMPORT_CONCURRENCY; slot++) {
+        if (!this.free.includes(slot)) continue;
+        this.free.splice(this.free.indexOf(slot), 1);
+        try {
+          await (await this.publisher.transaction(this.transactionalId(slot), this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS)).abort();
+        } catch (e) {
+          this.logger.warn({ msg: 'could not fence an import transaction id at start; its next import does', transactionalId: this.transactionalId(slot), error: (e as Error).message });
+        } finally {
+          this.release(slot);
+        }
+      }
+    })();
+  }
+
+  private acquire(): Promise<number> {
+    const slot = this.free.shift();
+    if (slot !== undefined) return Promise.resolve(slot);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(slot: number): void {
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else this.free.push(slot);
+  }
 
   async findDuplicate(projectId: string, sha256: string): Promise<string | null> {
     const rows = await this.orm.em.fork().execute<{ id: string }[]>(
@@ -99,9 +139,12 @@ export class ImportReportService {
     const importId = randomUUID();
     const startedPayload: ImportStartedV1 = { projectId: req.projectId, importId, mode: req.mode, trackHistory: req.trackHistory, fileName: req.fileName, fileSha256: report.sha256, force: req.force };
     const started = env('ImportStarted', req.projectId, startedPayload, req.actor, importId);
+    // Imports beyond LEDGER_IMPORT_CONCURRENCY wait here for a transactional id.
+    const slot = await this.acquire();
     const t0 = Date.now();
     try {
-      await this.publishAll(started, req, report);
+      await this.publishAll(slot, started, req, report);
+      this.release(slot);
       return importId;
     } catch (e) {
       const timeout = this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS;
@@ -109,16 +152,17 @@ export class ImportReportService {
       const reason = timedOut
         ? `publishing took longer than LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS (${timeout / 1000} s), so the broker aborted the import's transaction; raise it for reports this large`
         : `publishing was interrupted: ${(e as Error).message}`;
-      this.markFailed(req, started, reason);
+      // The slot stays taken until the failure is recorded: an import under it would be fenced by the next attempt.
+      this.markFailed(slot, req, started, reason);
       throw new ImportInterruptedError(importId, e as Error, timedOut);
     }
   }
 
-  private transactionalId(importId: string): string {
-    return `${this.config.KAFKA_TOPIC_PREFIX}falcoria.ledger.import.${importId}`;
+  private transactionalId(slot: number): string {
+    return `${this.config.KAFKA_TOPIC_PREFIX}falcoria.ledger.import.${this.config.LEDGER_INSTANCE_ID || `${hostname()}-${this.config.LEDGER_PORT}`}.${slot}`;
   }
 
-  private markFailed(req: ImportRequest, started: Envelope<'ImportStarted', ImportStartedV1>, reason: string): void {
+  private markFailed(slot: number, req: ImportRequest, started: Envelope<'ImportStarted', ImportStartedV1>, reason: string): void {
     const importId = started.payload.importId;
     const payload: ImportFailedV1 = { projectId: req.projectId, importId, reason: reason.slice(0, 1000) };
     // The same envelopes on every attempt: if one was committed unacknowledged, the next is the same events.
@@ -126,7 +170,7 @@ export class ImportReportService {
     const until = Date.now() + MARK_FAILED_FOR_MS;
     const attempt = async (n: number): Promise<void> => {
       try {
-        const tx = await this.publisher.transaction(this.transactionalId(importId), this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS);
+        const tx = await this.publisher.transaction(this.transactionalId(slot), this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS);
         try {
           await tx.publish([started, failed]);
           await tx.commit();
@@ -135,9 +179,11 @@ export class ImportReportService {
           throw e;
         }
         this.logger.warn({ msg: 'import marked failed', importId, projectId: req.projectId, reason: payload.reason });
+        this.release(slot);
       } catch (e) {
         if (Date.now() > until) {
           this.logger.error({ msg: 'could not record an interrupted import as failed; nothing of it was applied', importId, projectId: req.projectId, error: (e as Error).message });
+          this.release(slot);
           return;
         }
         setTimeout(() => void attempt(n + 1), Math.min(10000, 500 * 2 ** n)).unref();
@@ -146,11 +192,11 @@ export class ImportReportService {
     void attempt(0);
   }
 
-  private async publishAll(started: Envelope<'ImportStarted', ImportStartedV1>, req: ImportRequest, report: SpooledReport): Promise<void> {
+  private async publishAll(slot: number, started: Envelope<'ImportStarted', ImportStartedV1>, req: ImportRequest, report: SpooledReport): Promise<void> {
     const { importId } = started.payload;
     const correlationId = importId;
     const key = req.projectId;
-    const tx = await this.publisher.transaction(this.transactionalId(importId), this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS);
+    const tx = await this.publisher.transaction(this.transactionalId(slot), this.config.LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS);
     try {
       await tx.publish([started]);
       const run = report.run;
