@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue } from '#events';
 import type { BatchHandler, ConsumedEvent } from '../kafka/event-consumer.js';
-import { SeekRequest } from '../kafka/event-consumer.js';
+import { precedingIn, SeekRequest } from '../kafka/event-consumer.js';
 import { fetchEndOffsets } from '../kafka/offsets.js';
 import { migrateSchema, quoteIdent, sql, type Em } from './database.js';
 
@@ -52,11 +52,16 @@ export class ProjectionRunner {
       const fresh = batch.filter((m) => BigInt(m.offset) > last);
       if (fresh.length === 0) return;
       // Nothing is compacted, but transactions (imports) leave holes a read-committed consumer never
-      // sees: their markers and aborted records. A hole is ours to fill only when the fetch itself
-      // started past the checkpoint: the consumer is ahead of this schema (right after a rebuild
-      // swap, or a database crash lost the last commits). Then go back.
-      const fetched = ctx?.fetchedOffset === undefined ? BigInt(fresh[0].offset) : BigInt(ctx.fetchedOffset);
-      if (BigInt(fresh[0].offset) > last + 1n && fetched > last + 1n) throw new SeekRequest(String(last + 1n));
+      // sees: their markers and aborted records. What lies between the fetch's previous message (or
+      // the fetch's start) and this one is such a hole. A hole that begins after the checkpoint is
+      // ours to fill: the consumer is ahead of this schema (right after a rebuild swap, or a
+      // database crash lost the last commits, maybe of an earlier chunk of this very fetch). Go back.
+      const first = BigInt(fresh[0].offset);
+      if (first > last + 1n) {
+        const prev = ctx?.precedingVisible?.(fresh[0].offset);
+        const from = prev !== undefined ? BigInt(prev) + 1n : ctx?.fetchedOffset !== undefined ? BigInt(ctx.fetchedOffset) : first;
+        if (from > last + 1n) throw new SeekRequest(String(last + 1n));
+      }
       const tail = fresh[fresh.length - 1].offset;
       // The fetch's invisible records after its last message are stepped over with it.
       const through = ctx?.lastOffset !== undefined && tail === ctx.lastMessageOffset && BigInt(ctx.lastOffset) > BigInt(tail) ? ctx.lastOffset : tail;
@@ -195,12 +200,17 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
     await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });
     const remaining = new Set(ends.keys());
     const stepping: Promise<void>[] = [];
+    // What this consumer has gone through per partition, invisible records included: the
+    // checkpoint should be there, unless the database lost commits (then the handler refuses).
+    const through = new Map<string, bigint>();
+    const wentThrough = (key: string, offset: string) => through.set(key, (through.get(key) ?? -1n) > BigInt(offset) ? through.get(key)! : BigInt(offset));
     let failure: unknown;
     const done = new Promise<void>((resolve) => {
       // A partition is replayed once a fetch reached its end, visible or not (it may end with a
       // transaction's marker, which no batch hands over).
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         const key = `${payload.topic}|${payload.partition}`;
+        if (payload.batchSize === 0 && payload.firstOffset !== null) wentThrough(key, String(payload.lastOffset));
         const end = ends.get(key);
         if (end === undefined || !remaining.has(key) || BigInt(payload.lastOffset) < end - 1n) return;
         if (payload.batchSize === 0) stepping.push(runner.stepOver(payload.topic, payload.partition, String(payload.firstOffset), String(payload.lastOffset)));
@@ -230,9 +240,15 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
           }
           // Records past the replay's end are not applied: the checkpoint must not step over them.
           const cut = batch.messages.some((m) => BigInt(m.offset) >= end);
-          // A fresh group reading each partition from its start, never seeking: every hole is a
-          // transaction's invisible records, as if every fetch had started at 0.
-          const ctx = { topic: batch.topic, partition: batch.partition, heartbeat, fetchedOffset: '0', lastMessageOffset: items.at(-1)?.offset, lastOffset: cut ? undefined : batch.lastOffset() };
+          // A fresh group reading each partition from its start, never seeking: a fetch "starts" right
+          // after what it went through before (kafkajs steps over fetches of invisible records alone).
+          const ctx = {
+            topic: batch.topic, partition: batch.partition, heartbeat,
+            fetchedOffset: String((through.get(key) ?? -1n) + 1n),
+            precedingVisible: precedingIn(batch.messages),
+            lastMessageOffset: items.at(-1)?.offset,
+            lastOffset: cut ? undefined : batch.lastOffset(),
+          };
           try {
             for (let i = 0; i < items.length; i += 1000) await runner.handle(items.slice(i, i + 1000), ctx);
           } catch (e) {
@@ -241,6 +257,7 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
             resolve();
             return;
           }
+          if (items.length) wentThrough(key, ctx.lastOffset !== undefined && BigInt(ctx.lastOffset) > BigInt(items[items.length - 1].offset) ? ctx.lastOffset : items[items.length - 1].offset);
           applied += items.length;
           opts.onProgress?.(applied, Number(total));
           if (items.length) resolveOffset(items[items.length - 1].offset);

@@ -24,6 +24,8 @@ export interface BatchContext {
    * consumer sees (commit/abort markers, aborted records); a hole after this offset is one of those.
    */
   readonly fetchedOffset?: string;
+  /** The message of this fetch just before `offset`, if any (it was handed over earlier, in another chunk). */
+  readonly precedingVisible?: (offset: string) => string | undefined;
   /** The last message handed over from this fetch, and the fetch's last offset including invisible records after it. */
   readonly lastMessageOffset?: string;
   readonly lastOffset?: string;
@@ -86,6 +88,12 @@ type Decoded = { readonly msg: KafkaMessage; readonly event: Envelope | null; re
 export const fetchedOffsetOf = (batch: object): string | undefined => {
   const o = (batch as { fetchedOffset?: unknown }).fetchedOffset;
   return o === undefined || o === null ? undefined : String(o);
+};
+
+/** For BatchContext.precedingVisible: the message before `offset` among a fetch's messages. */
+export const precedingIn = (messages: readonly { readonly offset: string }[]) => (offset: string): string | undefined => {
+  const i = messages.findIndex((m) => m.offset === offset);
+  return i > 0 ? messages[i - 1].offset : undefined;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -175,6 +183,7 @@ export class EventConsumer {
       partition: batch.partition,
       heartbeat: () => p.heartbeat(),
       fetchedOffset: fetchedOffsetOf(batch),
+      precedingVisible: precedingIn(batch.messages),
       lastMessageOffset: batch.messages.at(-1)?.offset,
       lastOffset: batch.lastOffset(),
     };
