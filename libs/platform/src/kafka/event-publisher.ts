@@ -87,9 +87,9 @@ export class EventPublisher {
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 18 },
     });
-    await producer.connect();
     let txn: Transaction;
     try {
+      await producer.connect();
       txn = await producer.transaction();
     } catch (e) {
       await producer.disconnect().catch(() => undefined);
