@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import { Topics, type RunningTaskJson, type WorkerEvent, type WorkerIdentityJson } from '#events';
-import { CONFIG, fetchEndOffsets, KAFKA, LOGGER, startViewConsumer, type JsonLogger, type ViewConsumer } from '#platform';
+import { CONFIG, KAFKA, LOGGER, startViewConsumer, type JsonLogger, type ViewConsumer } from '#platform';
 import type { TaskerEnv } from '../tasker.config.js';
 
 export interface FleetMember {
@@ -51,34 +51,17 @@ export class FleetView implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let starts: { partition: number; offset: string }[];
-    let ends: { partition: number; high: bigint }[];
-    try {
-      starts = await admin.fetchTopicOffsetsByTimestamp(this.topic, Date.now() - this.lookbackMs);
-      ends = await fetchEndOffsets(admin, this.topic);
-    } finally {
-      await admin.disconnect();
-    }
     this.view = await startViewConsumer({
       kafka: this.kafka,
       groupId: this.groupId,
       topic: this.topic,
-      starts,
-      fromBeginning: false,
+      from: { lookbackMs: this.lookbackMs },
       apply: (e, message) => this.apply(e as WorkerEvent, Number(message.timestamp)),
       logger: this.logger,
       skipped: 'fleet view skipped an unreadable event',
     });
-    const applied = this.view.applied;
-    const target = new Map<number, bigint>();
-    for (const e of ends) {
-      const start = BigInt(starts.find((s) => s.partition === e.partition)?.offset ?? e.high.toString());
-      if (e.high > start) target.set(e.partition, e.high - 1n);
-    }
-    const until = Date.now() + 30000;
-    while ([...target].some(([p, off]) => (applied.get(p) ?? -1n) < off) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    // Ready after 30 s even if behind: the view fills in as heartbeats arrive.
+    await this.view.caughtUp(30000);
     this.readyAt = Date.now();
   }
 

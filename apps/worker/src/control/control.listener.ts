@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import { Topics, type WorkerControlEvent } from '#events';
 import { RevocationList } from '#domain';
-import { CONFIG, fetchEndOffsets, KAFKA, LOGGER, startViewConsumer, type JsonLogger, type ViewConsumer } from '#platform';
+import { CONFIG, KAFKA, LOGGER, startViewConsumer, type JsonLogger, type ViewConsumer } from '#platform';
 import { RunningTasks, type StopReason } from '../run/running-tasks.js';
 import type { WorkerEnv } from '../worker.config.js';
 import { WORKER_ID } from '../worker.tokens.js';
@@ -33,36 +33,17 @@ export class ControlListener implements OnApplicationShutdown {
   }
 
   async start(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let starts: { partition: number; offset: string }[];
-    let ends: { partition: number; high: bigint }[];
-    try {
-      starts = await admin.fetchTopicOffsetsByTimestamp(this.topic, Date.now() - this.env.WORKER_CONTROL_LOOKBACK_HOURS * 3600_000);
-      ends = await fetchEndOffsets(admin, this.topic);
-    } finally {
-      await admin.disconnect();
-    }
     this.view = await startViewConsumer({
       kafka: this.kafka,
       groupId: this.groupId,
       topic: this.topic,
-      starts,
-      fromBeginning: false,
+      from: { lookbackMs: this.env.WORKER_CONTROL_LOOKBACK_HOURS * 3600_000 },
       apply: (e) => this.apply(e as WorkerControlEvent),
       logger: this.logger,
       skipped: 'control message skipped',
       maxWaitTimeInMs: 500,
     });
-    const applied = this.view.applied;
-    const pending = ends
-      .map((e) => ({ partition: e.partition, last: e.high - 1n, from: BigInt(starts.find((s) => s.partition === e.partition)?.offset ?? e.high.toString()) }))
-      .filter((p) => p.last >= p.from);
-    const until = Date.now() + 60000;
-    while (pending.some((p) => (applied.get(p.partition) ?? -1n) < p.last)) {
-      if (Date.now() > until) throw new Error('worker-control topic did not catch up within 60 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (!(await this.view.caughtUp(60000))) throw new Error('worker-control topic did not catch up within 60 s');
   }
 
   apply(e: WorkerControlEvent): void {

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Kafka } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue } from '#events';
 import type { BatchHandler, ConsumedEvent } from '../kafka/event-consumer.js';
-import { precedingIn, SeekRequest } from '../kafka/event-consumer.js';
+import { precedingIn, reachedBy, SeekRequest } from '../kafka/event-consumer.js';
 import { fetchEndOffsets } from '../kafka/offsets.js';
 import { migrateSchema, quoteIdent, sql, type Em } from './database.js';
 
@@ -62,9 +62,8 @@ export class ProjectionRunner {
         const from = prev !== undefined ? BigInt(prev) + 1n : ctx?.fetchedOffset !== undefined ? BigInt(ctx.fetchedOffset) : first;
         if (from > last + 1n) throw new SeekRequest(String(last + 1n));
       }
-      const tail = fresh[fresh.length - 1].offset;
       // The fetch's invisible records after its last message are stepped over with it.
-      const through = ctx?.lastOffset !== undefined && tail === ctx.lastMessageOffset && BigInt(ctx.lastOffset) > BigInt(tail) ? ctx.lastOffset : tail;
+      const through = reachedBy(ctx, fresh[fresh.length - 1].offset);
       const events = fresh.filter((m) => m.event !== null && !m.deadLettered);
       if (events.length > 0) await this.projection.apply(tx, events);
       if (this.projection.onDeadLetter) for (const m of fresh) if (m.deadLettered && m.event) await this.projection.onDeadLetter(tx, m);
@@ -203,7 +202,9 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
     // What this consumer has gone through per partition, invisible records included: the
     // checkpoint should be there, unless the database lost commits (then the handler refuses).
     const through = new Map<string, bigint>();
-    const wentThrough = (key: string, offset: string) => through.set(key, (through.get(key) ?? -1n) > BigInt(offset) ? through.get(key)! : BigInt(offset));
+    const wentThrough = (key: string, offset: string) => {
+      if (BigInt(offset) > (through.get(key) ?? -1n)) through.set(key, BigInt(offset));
+    };
     let failure: unknown;
     const done = new Promise<void>((resolve) => {
       // A partition is replayed once a fetch reached its end, visible or not (it may end with a
@@ -257,7 +258,7 @@ export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection:
             resolve();
             return;
           }
-          if (items.length) wentThrough(key, ctx.lastOffset !== undefined && BigInt(ctx.lastOffset) > BigInt(items[items.length - 1].offset) ? ctx.lastOffset : items[items.length - 1].offset);
+          if (items.length) wentThrough(key, reachedBy(ctx, items[items.length - 1].offset));
           applied += items.length;
           opts.onProgress?.(applied, Number(total));
           if (items.length) resolveOffset(items[items.length - 1].offset);

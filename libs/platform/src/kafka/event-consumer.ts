@@ -85,10 +85,14 @@ export interface EventConsumerOptions {
 type Decoded = { readonly msg: KafkaMessage; readonly event: Envelope | null; readonly error?: string };
 
 /** kafkajs's Batch has it (the offset its fetch asked for); its typings do not. */
-export const fetchedOffsetOf = (batch: object): string | undefined => {
+const fetchedOffsetOf = (batch: object): string | undefined => {
   const o = (batch as { fetchedOffset?: unknown }).fetchedOffset;
   return o === undefined || o === null ? undefined : String(o);
 };
+
+/** How far a handler call on messages up to `last` gets: past the fetch's trailing invisible records when `last` is the fetch's last message. */
+export const reachedBy = (ctx: BatchContext | undefined, last: string): string =>
+  ctx?.lastOffset !== undefined && last === ctx.lastMessageOffset && BigInt(ctx.lastOffset) > BigInt(last) ? ctx.lastOffset : last;
 
 /** For BatchContext.precedingVisible: the message before `offset` among a fetch's messages. */
 export const precedingIn = (messages: readonly { readonly offset: string }[]) => (offset: string): string | undefined => {
@@ -278,9 +282,8 @@ export class EventConsumer {
 
   private async deliver(items: readonly ConsumedEvent[], p: EachBatchPayload, ctx: BatchContext): Promise<void> {
     await this.opts.handler(items, ctx);
-    const last = items[items.length - 1].offset;
     // Past the fetch's trailing invisible records too, so a restart does not fetch them again.
-    p.resolveOffset(last === ctx.lastMessageOffset && ctx.lastOffset ? ctx.lastOffset : last);
+    p.resolveOffset(reachedBy(ctx, items[items.length - 1].offset));
     await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
     await p.heartbeat();
   }

@@ -1,7 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { Topics, type FleetControlEvent } from '#events';
 import type { JsonLogger } from '../logging/json-logger.js';
-import { fetchEndOffsets } from './offsets.js';
 import { startViewConsumer, type ViewConsumer } from './view-consumer.js';
 
 /**
@@ -27,32 +26,18 @@ export class FleetControlReader {
   }
 
   async start(timeoutMs = 60000): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let ends: { partition: number; high: bigint }[];
-    try {
-      ends = await fetchEndOffsets(admin, this.topic);
-    } finally {
-      await admin.disconnect();
-    }
     // Small fetch waits: an emergency stop must reach every worker within a second.
     this.view = await startViewConsumer({
       kafka: this.kafka,
       groupId: this.groupId,
       topic: this.topic,
-      starts: ends.map((e) => ({ partition: e.partition, offset: '0' })),
-      fromBeginning: true,
+      from: 'beginning',
       apply: (e) => this.apply(e as FleetControlEvent),
       logger: this.logger,
       skipped: 'fleet-control message skipped',
       maxWaitTimeInMs: 100,
     });
-    const applied = this.view.applied;
-    const until = Date.now() + timeoutMs;
-    while (ends.some((e) => e.high > 0n && (applied.get(e.partition) ?? -1n) < e.high - 1n)) {
-      if (Date.now() > until) throw new Error(`${this.topic} did not catch up within ${timeoutMs / 1000} s`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    if (!(await this.view.caughtUp(timeoutMs))) throw new Error(`${this.topic} did not catch up within ${timeoutMs / 1000} s`);
   }
 
   async stop(): Promise<void> {

@@ -2,17 +2,15 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { decodeEnvelope, eventCatalogue, type Envelope } from '#events';
 import type { JsonLogger } from '../logging/json-logger.js';
 import { superviseConsumer } from './consumer-supervisor.js';
-import { whileTopicsSettle } from './offsets.js';
+import { fetchEndOffsets, whileTopicsSettle } from './offsets.js';
 
 export interface ViewConsumerOptions {
   readonly kafka: Kafka;
   /** A group of this process's own: nothing is committed, and it is deleted at stop. */
   readonly groupId: string;
   readonly topic: string;
-  /** Where each partition's reading starts (e.g. a look-back in time, or '0'). */
-  readonly starts: readonly { readonly partition: number; readonly offset: string }[];
-  /** Where a new group reads before the seek to `starts` lands: from the start only when `starts` are the start. */
-  readonly fromBeginning: boolean;
+  /** Where reading starts: the whole topic, or what was written in the last `lookbackMs`. */
+  readonly from: 'beginning' | { readonly lookbackMs: number };
   readonly apply: (event: Envelope, message: KafkaMessage) => void;
   readonly logger: JsonLogger;
   /** What the log says when a record cannot be read (it is skipped). */
@@ -21,8 +19,8 @@ export interface ViewConsumerOptions {
 }
 
 export interface ViewConsumer {
-  /** The last offset applied, per partition. */
-  readonly applied: ReadonlyMap<number, bigint>;
+  /** Resolves true once everything the topic held at the start has been applied, false after `timeoutMs`. */
+  caughtUp(timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -32,10 +30,27 @@ export interface ViewConsumer {
  * reading goes on after what was applied, and a refetch before that seek lands is skipped.
  */
 export async function startViewConsumer(o: ViewConsumerOptions): Promise<ViewConsumer> {
+  const admin = o.kafka.admin();
+  await admin.connect();
+  let starts: { partition: number; offset: string }[];
+  let ends: { partition: number; high: bigint }[];
+  try {
+    ends = await fetchEndOffsets(admin, o.topic);
+    starts = o.from === 'beginning' ? ends.map((e) => ({ partition: e.partition, offset: '0' })) : await admin.fetchTopicOffsetsByTimestamp(o.topic, Date.now() - o.from.lookbackMs);
+  } finally {
+    await admin.disconnect();
+  }
+  // The last record of each partition that was there at the start and is to be read.
+  const target = new Map<number, bigint>();
+  for (const e of ends) {
+    const start = BigInt(starts.find((x) => x.partition === e.partition)?.offset ?? e.high.toString());
+    if (e.high > start) target.set(e.partition, e.high - 1n);
+  }
   const applied = new Map<number, bigint>();
   const consumer = o.kafka.consumer({ groupId: o.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000, ...(o.maxWaitTimeInMs ? { maxWaitTimeInMs: o.maxWaitTimeInMs } : {}) });
   await consumer.connect();
-  await whileTopicsSettle(() => consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning }));
+  // Where a new group reads before the seek to `starts` lands.
+  await whileTopicsSettle(() => consumer.subscribe({ topics: [o.topic], fromBeginning: o.from === 'beginning' }));
   const run = () =>
     consumer.run({
       autoCommit: false,
@@ -51,13 +66,20 @@ export async function startViewConsumer(o: ViewConsumerOptions): Promise<ViewCon
       },
     });
   const seek = () => {
-    for (const s of o.starts) consumer.seek({ topic: o.topic, partition: s.partition, offset: applied.has(s.partition) ? String(applied.get(s.partition)! + 1n) : s.offset });
+    for (const s of starts) consumer.seek({ topic: o.topic, partition: s.partition, offset: applied.has(s.partition) ? String(applied.get(s.partition)! + 1n) : s.offset });
   };
   const supervisor = superviseConsumer(consumer, () => consumer.connect().then(run).then(seek), o.logger, o.groupId);
   await run();
   seek();
   return {
-    applied,
+    async caughtUp(timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      while ([...target].some(([p, last]) => (applied.get(p) ?? -1n) < last)) {
+        if (Date.now() > until) return false;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return true;
+    },
     async stop() {
       supervisor.stop();
       await consumer.disconnect().catch(() => undefined);
