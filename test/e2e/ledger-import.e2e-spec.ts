@@ -35,6 +35,18 @@ describe('ledger import through Kafka and PostgreSQL', () => {
     expect(list.items.map((h: any) => h.ip)).toEqual(['10.0.0.1', '10.0.0.2']);
   });
 
+  // Regression: the import's events are visible only once its transaction commits, and the upload
+  // used to be answered before the projector had seen them, so the first status poll got a 404.
+  it('an accepted import is known to its status route as soon as the upload is answered', async () => {
+    const other = (await call(s.url, 'POST', '/projects', s.adminToken, { name: 'imports-nowait' })).body.id;
+    const many = nmapReport(Array.from({ length: 300 }, (_, i) => ({ ip: `10.9.${i >> 8}.${i & 255}`, ports: [{ port: 22, service: 'ssh' }] })));
+    const r = await upload(s.url, other, s.adminToken, many, { mode: 'replace', wait: 'false' });
+    expect(r.body).toMatchObject({ status: 'applying', hostCount: 300 });
+    const job = await call(s.url, 'GET', `/projects/${other}/imports/${r.body.importId}`, s.adminToken);
+    expect(job.status).toBe(200);
+    expect(['applying', 'completed']).toContain(job.body.status);
+  });
+
   it('reports the same file again as a duplicate and changes nothing; force re-applies as unchanged', async () => {
     const before = (await get('/history?limit=1000')).body.items.length;
     const dup = await upload(s.url, projectId, s.adminToken, base, { mode: 'replace' });

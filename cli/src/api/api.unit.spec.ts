@@ -7,6 +7,7 @@ import { errorFromNetwork, errorFromResponse, isMissingRoute, serverMessage } fr
 import { buildQuery, HttpClient } from './http.js';
 import { normalizeChange, normalizeHost, banner } from './normalize.js';
 import { uploadMultipart } from './upload.js';
+import { ledgerApi } from './ledger.js';
 import { ApiError } from './index.js';
 
 const at = { service: 'ledger' as const, baseUrl: 'http://127.0.0.1:8081', method: 'GET', path: '/projects/x' };
@@ -87,6 +88,17 @@ describe('HttpClient', () => {
     const hang = ((_u: string, init: RequestInit) => new Promise((_r, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)))) as unknown as typeof fetch;
     const http = new HttpClient({ service: 'tasker', baseUrl: 'http://t', token: null, fetch: hang, timeoutMs: 50 });
     await expect(http.json('POST', '/x')).rejects.toMatchObject({ kind: 'server', message: 'no answer from the tasker at http://t within 0.05 s' });
+  });
+
+  it('polls an accepted import the projector does not know yet as still applying, but not other errors', async () => {
+    const job = { importId: 'i1', status: 'applying' } as const;
+    const notYet = new Response(body({ statusCode: 404, message: 'import i1 not found' }), { status: 404 });
+    const { calls, f } = recording([notYet, new Response(body({ importId: 'i1', status: 'completed' })), new Response(body({ message: 'no' }), { status: 403 })]);
+    const api = ledgerApi(new HttpClient({ service: 'ledger', baseUrl: 'http://l', token: null, fetch: f }));
+    expect(await api.pollImport('p1', job)).toBe(job);
+    expect(await api.pollImport('p1', job)).toEqual({ importId: 'i1', status: 'completed' });
+    await expect(api.pollImport('p1', job)).rejects.toMatchObject({ kind: 'auth', status: 403 });
+    expect(calls.map((c) => c.url)).toEqual(Array(3).fill('http://l/projects/p1/imports/i1'));
   });
 
   it('builds repeated parameters for lists', () => {

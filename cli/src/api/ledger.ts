@@ -21,6 +21,7 @@ import type {
   WhoAmI,
 } from './types.js';
 import { uploadMultipart, type ProgressFn, type UploadFile } from './upload.js';
+import { ApiError } from './errors.js';
 
 const seg = encodeURIComponent;
 const p = (projectId: string) => `/projects/${seg(projectId)}`;
@@ -59,6 +60,15 @@ export function ledgerApi(http: HttpClient) {
     startImport: (id: string, file: UploadFile, opts: ImportOptions, onProgress?: ProgressFn) =>
       uploadMultipart<ImportJob>(http, `${p(id)}/imports`, { mode: opts.mode, trackHistory: String(opts.trackHistory), force: String(opts.force) }, file, onProgress),
     getImport: (id: string, importId: string) => http.json<ImportJob>('GET', `${p(id)}/imports/${seg(importId)}`),
+    /**
+     * The next state of an import the ledger accepted. Its events reach the read model only once the
+     * import's transaction commits, so a lagging projector may not know the id yet: still applying.
+     */
+    pollImport: (id: string, job: ImportJob) =>
+      http.json<ImportJob>('GET', `${p(id)}/imports/${seg(job.importId)}`).catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 404) return job;
+        throw e;
+      }),
     listImports: (id: string, limit = 50) => http.json<Page<ImportJob>>('GET', `${p(id)}/imports`, { query: { limit } }),
 
     listHosts: (id: string, filters: HostFilters = {}) => http.json<Page<unknown>>('GET', `${p(id)}/hosts`, { query: filters as Query }),

@@ -34,7 +34,7 @@ export async function waitForImport(ctx: Ctx, projectId: string, job: ImportJob,
   let cur = job;
   while (!TERMINAL.has(cur.status)) {
     await new Promise((r) => setTimeout(r, pollMs));
-    cur = await ctx.api().ledger.getImport(projectId, job.importId);
+    cur = await ctx.api().ledger.pollImport(projectId, cur);
     sink.update(0, null);
   }
   return cur;

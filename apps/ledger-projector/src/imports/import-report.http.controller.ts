@@ -13,6 +13,9 @@ import { actorOf } from '../access/access-commands.service.js';
 import { ImportInterruptedError, ImportReportService } from './import-report.service.js';
 import { spoolReport, UploadTooLargeError } from './report-spool.js';
 
+/** How long an accepted upload waits for the projector to know its import id (see waitApplied). */
+const VISIBLE_WAIT_MS = 10_000;
+
 const bool = (v: string | undefined, dflt: boolean, name: string): boolean => {
   if (v === undefined || v === '') return dflt;
   if (/^(true|1|yes)$/i.test(v)) return true;
@@ -131,7 +134,11 @@ export class ImportReportHttpController {
           503,
         );
       }
-      if (!wait) return { importId, status: 'applying', hostCount: report.hostCount, sha256: report.sha256 };
+      if (!wait) {
+        // Bounded: a stalled projector must not hold the upload; the status poll then may 404 a while.
+        await this.imports.waitApplied(projectId, importId, Math.min(this.config.LEDGER_WAIT_MS, VISIBLE_WAIT_MS), 'seen');
+        return { importId, status: 'applying', hostCount: report.hostCount, sha256: report.sha256 };
+      }
       return (await this.imports.waitApplied(projectId, importId, this.config.LEDGER_WAIT_MS)) ?? { importId, status: 'applying' };
     } finally {
       await report.discard();

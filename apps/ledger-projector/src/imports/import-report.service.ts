@@ -263,13 +263,18 @@ export class ImportReportService implements OnApplicationBootstrap {
     return out;
   }
 
-  /** Waits until the projector has applied the import (its ImportCompleted), or the time is up. */
-  async waitApplied(projectId: string, importId: string, timeoutMs: number): Promise<ImportStatus | null> {
-    const until = Date.now() + timeoutMs;
+  /**
+   * Waits until the projector has applied the import (its ImportCompleted) or, with `until: 'seen'`,
+   * has recorded it at all (its ImportStarted), or the time is up. An import's events become visible
+   * only when its transaction commits, so right after the publish the read model does not know the id
+   * yet: answering the upload before it does would send the caller's first status poll to a 404.
+   */
+  async waitApplied(projectId: string, importId: string, timeoutMs: number, until: 'applied' | 'seen' = 'applied'): Promise<ImportStatus | null> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = await this.status(projectId, importId);
-      if ((s && s.status !== 'applying') || Date.now() > until) return s;
-      await new Promise((r) => setTimeout(r, 100));
+      if ((s && (until === 'seen' || s.status !== 'applying')) || Date.now() > deadline) return s;
+      await new Promise((r) => setTimeout(r, until === 'seen' ? 25 : 100));
     }
   }
 }

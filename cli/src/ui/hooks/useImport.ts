@@ -42,7 +42,7 @@ export function useImport(api: Api, project: ProjectRef | null, pollMs = 300) {
         setState((s) => ({ ...s, phase: 'applying', sent: s.total, job }));
         while (job.status === 'applying') {
           await new Promise((r) => setTimeout(r, pollMs));
-          job = await api.ledger.getImport(project.id, job.importId);
+          job = await api.ledger.pollImport(project.id, job);
         }
         setState((s) => ({ ...s, phase: job.status === 'failed' ? 'failed' : 'done', job, error: job.status === 'failed' ? (job.reason ?? 'the import failed') : null }));
       } catch (e) {
