@@ -278,10 +278,12 @@ describe('nmap XML export read back by python-libnmap, ndiff and nmap.dtd', () =
     const lib = libnmap(exported);
     const box = lib.hosts.find((h: Json) => h.address === '192.0.2.10');
     const http = box.ports.find((p: Json) => p.port === 80);
-    expect(http.scripts[0].output).toBe('Caf\u00e9 <b>"menu"</b> & \'bar\'\ttab\r\nend');
-    expect(http.scripts[0].elements.title).toBe('Caf\u00e9 <b>"menu"</b> & \'bar\'\ttab\r\nend');
-    expect(http.scripts[1].output).toBe('\n  Server: nginx\n  \n  (Request type: HEAD)\n');
-    expect(http.scripts[1].elements.nested.deeper.k).toBe('  spaced  value  ');
+    // Scripts come out by id, as nmap writes them.
+    expect(http.scripts.map((x: Json) => x.id)).toEqual(['http-headers', 'http-title']);
+    expect(http.scripts[1].output).toBe('Caf\u00e9 <b>"menu"</b> & \'bar\'\ttab\r\nend');
+    expect(http.scripts[1].elements.title).toBe('Caf\u00e9 <b>"menu"</b> & \'bar\'\ttab\r\nend');
+    expect(http.scripts[0].output).toBe('\n  Server: nginx\n  \n  (Request type: HEAD)\n');
+    expect(http.scripts[0].elements.nested.deeper.k).toBe('  spaced  value  ');
     expect(box.hostScripts[0].output).toBe('\n  OS: Unix\n  Computer name: box');
     expect(box.vendor).toBe('Acme & Sons');
     // runstats counts the down host as down.

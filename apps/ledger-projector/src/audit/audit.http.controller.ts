@@ -35,7 +35,7 @@ export class AuditHttpController {
 
   private async state(projectId: string, ip: string): Promise<HostState> {
     if (!isIP(ip)) throw new BadRequestException(`${ip} is not an IP address`);
-    const rows = await this.orm.em.fork().execute<{ state: HostState }[]>(`select state from ledger.hosts where project_id = ? and ip = ?`, [projectId, ip]);
+    const rows = await this.orm.em.fork().execute<{ state: string }[]>(`select state from ledger.hosts where project_id = ? and ip = ?`, [projectId, ip]);
     if (!rows.length) throw new NotFoundException(`host ${ip} not found in this project`);
     return unpackState(rows[0].state);
   }
@@ -143,7 +143,7 @@ export class AuditHttpController {
   @Get('coverage')
   @Access('project.read', { projectParam: 'projectId' })
   async coverage(@Param('projectId') projectId: string, @Query() q: CoverageQueryDto) {
-    const rows = await this.orm.em.fork().execute<{ ip: string; state: HostState }[]>(`select ip, state from ledger.hosts where project_id = ? and not deleted order by ip::inet`, [projectId]);
+    const rows = await this.orm.em.fork().execute<{ ip: string; state: string }[]>(`select ip, state from ledger.hosts where project_id = ? and not deleted order by ip::inet`, [projectId]);
     return {
       staleBefore: q.staleBefore ?? null,
       hosts: rows.map((r) => {

@@ -7,7 +7,7 @@ import { IsIn, IsOptional } from 'class-validator';
 import type { HostState } from '#domain';
 import { Access, ORM } from '#platform';
 import { checkCidr, HostFiltersDto, hostWhere } from '../hosts/host-filters.js';
-import { unpackState, type PackedState } from '../projection/state-codec.js';
+import { unpackState } from '../projection/state-codec.js';
 import { hostDetail } from '../hosts/host-view.js';
 import { HostScopeReader } from '../hosts/host-scope.reader.js';
 import { hostIsUp, hostXml, NMAP_XML_HEAD, NMAP_XML_TAIL } from './nmap-xml.writer.js';
@@ -52,7 +52,7 @@ export class ExportHttpController {
         params.push(after);
       }
       sql += ' order by h.ip::inet limit 500';
-      const rows = await em.execute<{ ip: string; state: PackedState }[]>(sql, params);
+      const rows = await em.execute<{ ip: string; state: string }[]>(sql, params);
       if (!rows.length) return;
       for (const r of rows) yield unpackState(r.state);
       after = rows[rows.length - 1].ip;

@@ -3,7 +3,7 @@ import { BadRequestException, Inject, Injectable, NotFoundException } from '@nes
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { hostMatches, replayHost, type HostEvent, type HostQuery, type HostState } from '#domain';
 import { ORM, quoteIdent, sql, type Em } from '#platform';
-import { unpackState, type PackedState } from '../projection/state-codec.js';
+import { unpackState } from '../projection/state-codec.js';
 
 /** A point in a project's log: every host event at or before `pos` is in, nothing after it. */
 export interface Cut {
@@ -63,7 +63,7 @@ export class HostScope {
   /** One host now (cut null) or as of the cut; null when it did not exist or was deleted. */
   async host(projectId: string, ip: string, cut: Cut | null): Promise<HostState | null> {
     const em = this.orm.em.fork();
-    const rows = await sql<{ state: PackedState; last_pos: string | null }>(em, `select state, last_pos from ${this.schema}.hosts where project_id = ? and ip = ?`, [projectId, ip]);
+    const rows = await sql<{ state: string; last_pos: string | null }>(em, `select state, last_pos from ${this.schema}.hosts where project_id = ? and ip = ?`, [projectId, ip]);
     if (!rows.length) return null;
     let s: HostState | null;
     if (!cut || (rows[0].last_pos !== null && Number(rows[0].last_pos) <= cut.pos)) s = unpackState(rows[0].state);
@@ -84,7 +84,7 @@ export class HostScope {
       let where = 'project_id = ? and first_pos <= ?';
       if (cursor) (where += ' and ip::inet > ?::inet'), params.push(cursor);
       if (q.cidr) (where += ' and ip::inet <<= ?::cidr'), params.push(q.cidr);
-      const rows = await sql<{ ip: string; state: PackedState; last_pos: string }>(em,
+      const rows = await sql<{ ip: string; state: string; last_pos: string }>(em,
         `select ip, state, last_pos from ${this.schema}.hosts where ${where} order by ip::inet limit ${chunk}`,
         params,
       );

@@ -3,7 +3,7 @@ import { assertUnreachable, Topics, type Envelope, type HostDeletedV1, type Host
 import { advanceClock, foldHostDeleted, foldObservation, type Change, type FoldOutcome, type HostState } from '#domain';
 import { sql, type ConsumedEvent, type Em, type Projection } from '#platform';
 import { LEDGER_MIGRATIONS } from './ledger.schema.js';
-import { packState, unpackState, type PackedState } from './state-codec.js';
+import { packState, unpackState } from './state-codec.js';
 
 const OUTCOME_RANK: Record<FoldOutcome, number> = { skipped: 0, unchanged: 1, updated: 2, created: 3 };
 
@@ -76,7 +76,7 @@ class LedgerBatch {
         this.clocks.set(projectId, c?.at ? new Date(c.at).toISOString() : null);
       }
       for (const ip of ips) this.states.set(`${projectId}|${ip}`, null);
-      const rows = await sql<{ ip: string; state: PackedState }>(this.em, `select ip, state from hosts where project_id = ? and ip in (select jsonb_array_elements_text(?::jsonb))`, [projectId, JSON.stringify([...ips])]);
+      const rows = await sql<{ ip: string; state: string }>(this.em, `select ip, state from hosts where project_id = ? and ip in (select jsonb_array_elements_text(?::jsonb))`, [projectId, JSON.stringify([...ips])]);
       for (const r of rows) this.states.set(`${projectId}|${r.ip}`, unpackState(r.state));
     }
   }
@@ -147,11 +147,11 @@ class LedgerBatch {
       await sql(em, 
         `insert into hosts (project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os, first_pos, last_pos)
          select project_id, ip, state, deleted, first_seen, last_seen, open_count, hostnames, os, pos, pos
-           from json_to_recordset(?::json) as x(project_id text, ip text, state jsonb, deleted boolean, first_seen timestamptz, last_seen timestamptz, open_count int, hostnames text[], os text, pos bigint)
+           from json_to_recordset(?::json) as x(project_id text, ip text, state text, deleted boolean, first_seen timestamptz, last_seen timestamptz, open_count int, hostnames text[], os text, pos bigint)
          on conflict (project_id, ip) do update set state = excluded.state, deleted = excluded.deleted, first_seen = excluded.first_seen,
            last_seen = excluded.last_seen, open_count = excluded.open_count, hostnames = excluded.hostnames, os = excluded.os, last_pos = excluded.last_pos`,
-        // States are spliced in already packed, instead of being serialised twice.
-        [`[${hosts.map((h, i) => JSON.stringify(h).replace('"\\u0000STATE\\u0000"', () => packed[i])).join(',')}]`],
+        // States are spliced in already packed (as JSON strings), instead of being serialised twice.
+        [`[${hosts.map((h, i) => JSON.stringify(h).replace('"\\u0000STATE\\u0000"', () => JSON.stringify(packed[i]))).join(',')}]`],
       );
       await sql(em, 
         `delete from host_ports hp using json_to_recordset(?::json) as x(project_id text, ip text) where hp.project_id = x.project_id and hp.ip = x.ip`,

@@ -113,4 +113,12 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
   `alter table hosts add column first_pos bigint, add column last_pos bigint`,
   `create index hosts_by_inet on hosts(project_id, (ip::inet))`,
   `create table source_cuts (project_id text not null, source_id text not null, pos bigint not null, at timestamptz not null, primary key (project_id, source_id))`,
+  // A host's state is only ever read whole, by the ledger, so it is kept as the text packState
+  // wrote: converting each ~5 KB document to jsonb was half the cost of the projector's host upsert.
+  `alter table hosts alter column state type text using state::text`,
+  `do $$ begin
+     if exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals)) then
+       alter table hosts alter column state set compression lz4;
+     end if;
+   end $$`,
 ];

@@ -39,7 +39,9 @@ export function packState(s: HostState): string {
   return `{"stamps":${JSON.stringify(list)},"state":${body}}`;
 }
 
-export function unpackState(packed: PackedState | HostState): HostState {
+/** Reads a stored state: the column holds packState's text (older rows: the JSON of a packed or a plain state). */
+export function unpackState(stored: string | PackedState | HostState): HostState {
+  const packed = typeof stored === 'string' ? (JSON.parse(stored) as PackedState | HostState) : stored;
   if (!('stamps' in packed)) return packed as HostState;
   const stamps = packed.stamps;
   const walk = (v: unknown): unknown => {

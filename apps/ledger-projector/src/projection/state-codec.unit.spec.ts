@@ -19,7 +19,14 @@ describe('stored host state codec', () => {
     let s: HostState = foldObservation(null, ...obs([22, 80], '11111111-1111-4111-8111-111111111111')).state;
     s = foldObservation(s, ...obs([22, 80, 443], '22222222-2222-4222-8222-222222222222')).state;
     const packed = packState(s);
+    expect(unpackState(packed)).toEqual(s);
     expect(unpackState(JSON.parse(packed))).toEqual(s);
+  });
+
+  it('reads the text a jsonb column gave back (rows stored before the column became text)', () => {
+    const s = foldObservation(null, ...obs([22, 80], '11111111-1111-4111-8111-111111111111')).state;
+    const reordered = JSON.stringify(JSON.parse(packState(s)), null, 1);
+    expect(unpackState(reordered)).toEqual(s);
   });
 
   it('stores each distinct stamp once, so the stored form is much smaller', () => {
