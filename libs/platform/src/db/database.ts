@@ -1,7 +1,27 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, PostgresDriver, type DatabaseConnection } from 'kysely';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 
 export type Em = EntityManager;
+
+/**
+ * kysely-org/kysely#1990: a controlled transaction (what MikroORM's `transactional` runs on) gives its
+ * pooled connection back only when its COMMIT or ROLLBACK succeeds. On a connection the server
+ * dropped (a restart, a terminated backend) neither can, so each such loss kept a pool slot for
+ * good, and after as many losses as the pool had connections every query waited for ever (found by
+ * the fault suite: pg-restart, ten restarts against one ledger). MikroORM follows a failed commit
+ * with a rollback; a rollback that reports a dead connection as done lets Kysely release it, and
+ * pg-pool discards a released client that is no longer queryable. On a live connection a failed
+ * rollback still throws (test/int/pg-connection-loss.int.spec.ts).
+ */
+const CONNECTION_GONE = /not queryable|Connection terminated|terminating connection|server closed the connection|ECONNRESET|EPIPE/i;
+const rollback = PostgresDriver.prototype.rollbackTransaction;
+PostgresDriver.prototype.rollbackTransaction = async function (this: PostgresDriver, connection: DatabaseConnection) {
+  try {
+    await rollback.call(this, connection);
+  } catch (e) {
+    if (!CONNECTION_GONE.test((e as Error).message)) throw e;
+  }
+};
 
 export async function createOrm(databaseUrl: string, poolMax = 10): Promise<MikroORM> {
   return MikroORM.init({

@@ -1,0 +1,54 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createOrm, sql } from '#platform';
+import { createTestDatabase } from '../support/stack.js';
+
+// Found by the fault suite (pg-restart, 10 rounds against one ledger): every PostgreSQL restart that
+// caught a transaction leaked its pooled connection, because Kysely releases a controlled
+// transaction's connection only when COMMIT or ROLLBACK succeeds (kysely-org/kysely#1990), and on a
+// dead connection neither can. After as many restarts as the pool has connections, the ledger
+// waited for a connection for ever: no projection, `/ready` hanging.
+describe('a transaction whose connection dies', () => {
+  let url: string;
+  let orm: MikroORM;
+  let admin: MikroORM;
+
+  beforeAll(async () => {
+    url = await createTestDatabase();
+    // One connection: a single leak would leave the pool empty.
+    orm = await createOrm(url, 1);
+    admin = await createOrm(url, 1);
+  });
+  // A pool that lost its connection never finishes closing: do not let that hang the suite.
+  const close = (o: MikroORM | undefined) => Promise.race([o?.close(true), new Promise((r) => setTimeout(r, 3000).unref())]);
+  afterAll(async () => {
+    await close(orm);
+    await close(admin);
+  });
+
+  // The backend is terminated from outside the transaction's callback: inside it, MikroORM's
+  // transaction context would carry over to the other ORM's queries.
+  const killedMidTransaction = async () => {
+    let seen!: (pid: number) => void;
+    const pid = new Promise<number>((r) => (seen = r));
+    let killed!: () => void;
+    const afterKill = new Promise<void>((r) => (killed = r));
+    const tx = orm.em.fork().transactional(async (t) => {
+      seen((await sql<{ pid: number }>(t, `select pg_backend_pid() as pid`))[0].pid);
+      await afterKill;
+      await sql(t, `select 1`);
+    });
+    tx.catch(() => undefined);
+    await sql(admin.em.fork(), `select pg_terminate_backend(?)`, [await pid]);
+    killed();
+    return tx;
+  };
+
+  it('fails with the connection error and gives its pool slot back, however often it happens', async () => {
+    for (let i = 0; i < 3; i++) {
+      await expect(killedMidTransaction()).rejects.toThrow(/terminat|connection/i);
+      const next = orm.em.fork().transactional((tx) => sql<{ one: number }>(tx, `select 1 as one`));
+      const timedOut = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 5000).unref());
+      expect(await Promise.race([next, timedOut])).toEqual([{ one: 1 }]);
+    }
+  });
+});
