@@ -5,7 +5,7 @@ import type { HostState } from '#domain';
  * which is ~40% of the document. Stored states keep each distinct stamp once and refer to it by
  * index: less to write, less to compress, less to read.
  */
-export interface PackedState {
+interface PackedState {
   readonly stamps: readonly (readonly [string, string])[];
   readonly state: unknown;
 }
@@ -39,9 +39,9 @@ export function packState(s: HostState): string {
   return `{"stamps":${JSON.stringify(list)},"state":${body}}`;
 }
 
-/** Reads a stored state: the column holds packState's text (older rows: the JSON of a packed or a plain state). */
-export function unpackState(stored: string | PackedState | HostState): HostState {
-  const packed = typeof stored === 'string' ? (JSON.parse(stored) as PackedState | HostState) : stored;
+/** Reads a stored state: packState's text (older rows: the JSON of a plain, unpacked state). */
+export function unpackState(stored: string): HostState {
+  const packed = JSON.parse(stored) as PackedState | HostState;
   if (!('stamps' in packed)) return packed as HostState;
   const stamps = packed.stamps;
   const walk = (v: unknown): unknown => {

@@ -20,7 +20,6 @@ describe('stored host state codec', () => {
     s = foldObservation(s, ...obs([22, 80, 443], '22222222-2222-4222-8222-222222222222')).state;
     const packed = packState(s);
     expect(unpackState(packed)).toEqual(s);
-    expect(unpackState(JSON.parse(packed))).toEqual(s);
   });
 
   it('reads the text a jsonb column gave back (rows stored before the column became text)', () => {
@@ -38,6 +37,6 @@ describe('stored host state codec', () => {
 
   it('reads states stored before packing unchanged', () => {
     const s = foldObservation(null, ...obs([22], '11111111-1111-4111-8111-111111111111')).state;
-    expect(unpackState(JSON.parse(JSON.stringify(s)))).toEqual(s);
+    expect(unpackState(JSON.stringify(s))).toEqual(s);
   });
 });
