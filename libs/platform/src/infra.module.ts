@@ -12,7 +12,7 @@ import { JsonLogger } from './logging/json-logger.js';
 import { APP_GUARD } from '@nestjs/core';
 import { Public } from './auth/access.decorator.js';
 import { AccessView } from './auth/access-view.js';
-import { ACCESS_VIEW, AUTH_LOGGER, AuthGuard } from './auth/auth.guard.js';
+import { ACCESS_VIEW, AUTH_CONFIG, AUTH_LOGGER, AuthGuard } from './auth/auth.guard.js';
 
 export const CONFIG = Symbol('CONFIG');
 export const LOGGER = Symbol('LOGGER');
@@ -134,6 +134,7 @@ export class InfraModule {
         },
       },
       { provide: AUTH_LOGGER, useValue: logger },
+      { provide: AUTH_CONFIG, useValue: config },
       { provide: APP_GUARD, useClass: AuthGuard },
       { provide: Closer, inject: [PUBLISHER, ORM, ACCESS_VIEW], useFactory: (p: EventPublisher, o: MikroORM | null, v: AccessView | null) => new Closer(p, o, v) },
     ];

@@ -1,12 +1,14 @@
 import { Optional, ForbiddenException, HttpException, HttpStatus, Inject, Injectable, InternalServerErrorException, NotFoundException, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { authenticate, authorize, isAuthFailure, type Principal } from '#domain';
+import type { KafkaEnv } from '../config/common.config.js';
 import type { JsonLogger } from '../logging/json-logger.js';
 import { ACCESS_KEY, type AccessRequirement } from './access.decorator.js';
 import type { AccessView } from './access-view.js';
 
 export const ACCESS_VIEW = Symbol('ACCESS_VIEW');
 export const AUTH_LOGGER = Symbol('AUTH_LOGGER');
+export const AUTH_CONFIG = Symbol('AUTH_CONFIG');
 
 interface Req {
   headers: Record<string, string | string[] | undefined>;
@@ -37,13 +39,16 @@ class FailureLimiter {
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly limiter = new FailureLimiter(Number(process.env.AUTH_FAILURES_PER_MINUTE ?? 20));
+  private readonly limiter: FailureLimiter;
 
   constructor(
     private readonly reflector: Reflector,
+    @Inject(AUTH_CONFIG) config: Pick<KafkaEnv, 'AUTH_FAILURES_PER_MINUTE'>,
     @Optional() @Inject(ACCESS_VIEW) private readonly view: AccessView | null,
     @Inject(AUTH_LOGGER) private readonly logger: JsonLogger,
-  ) {}
+  ) {
+    this.limiter = new FailureLimiter(config.AUTH_FAILURES_PER_MINUTE);
+  }
 
   canActivate(ctx: ExecutionContext): boolean {
     const req = ctx.switchToHttp().getRequest<Req>();

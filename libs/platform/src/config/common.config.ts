@@ -76,6 +76,14 @@ export class KafkaEnv {
 
   @IsIn(['debug', 'info', 'warn', 'error'])
   LOG_LEVEL: string = 'info';
+
+  /** Address the HTTP listener binds to; loopback unless the operator opens it up. */
+  @Matches(/^\S+$/, { message: 'must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0' })
+  HTTP_HOST: string = '127.0.0.1';
+
+  /** Failed authentications per client address and minute before 429 (a non-number would switch the limit off). */
+  @IsInt() @Min(1) @Max(1000000)
+  AUTH_FAILURES_PER_MINUTE: number = 20;
 }
 
 export class DatabaseEnv extends KafkaEnv {

@@ -28,6 +28,16 @@ describe('configuration at start-up', () => {
     expect(msg).toMatch(/CONSUMER_MAX_ATTEMPTS \(/);
   });
 
+  // Regression: the guard read AUTH_FAILURES_PER_MINUTE unchecked; "abc" became NaN and switched the 429 limit off.
+  it('given a failure limit or listen address that is not one, then start-up stops naming it', () => {
+    expect(loadConfig(DatabaseEnv, {}).AUTH_FAILURES_PER_MINUTE).toBe(20);
+    expect(loadConfig(DatabaseEnv, { AUTH_FAILURES_PER_MINUTE: '100000' }).AUTH_FAILURES_PER_MINUTE).toBe(100000);
+    expect(() => loadConfig(DatabaseEnv, { AUTH_FAILURES_PER_MINUTE: 'abc' })).toThrow(/AUTH_FAILURES_PER_MINUTE \("abc"\)/);
+    expect(() => loadConfig(DatabaseEnv, { AUTH_FAILURES_PER_MINUTE: '0' })).toThrow(/AUTH_FAILURES_PER_MINUTE/);
+    expect(loadConfig(DatabaseEnv, {}).HTTP_HOST).toBe('127.0.0.1');
+    expect(() => loadConfig(DatabaseEnv, { HTTP_HOST: '' })).toThrow(/HTTP_HOST \(""\)/);
+  });
+
   it('never echoes a secret in the error', () => {
     expect(() => loadConfig(DatabaseEnv, { KAFKA_SASL_MECHANISM: 'weird', KAFKA_SASL_PASSWORD: 'hunter2' })).toThrow(/KAFKA_SASL_MECHANISM/);
     try {

@@ -5,7 +5,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { readFileSync } from 'node:fs';
+import type { KafkaEnv } from '../config/common.config.js';
 import { ConfigError } from '../config/env.js';
+import { CONFIG } from '../infra.module.js';
 import { explainStartupFailure } from '../config/startup-failure.js';
 import { JsonLogger } from '../logging/json-logger.js';
 
@@ -73,8 +75,9 @@ export async function createHttpApp(module: () => DynamicModule, opts: RunHttpOp
 export async function runHttpApp(module: () => DynamicModule, opts: RunHttpOptions): Promise<INestApplication | undefined> {
   try {
     const app = await createHttpApp(module, opts);
-    await app.listen(opts.port, opts.host ?? process.env.HTTP_HOST ?? '127.0.0.1');
-    new JsonLogger(opts.service).info({ msg: `${opts.service} listening`, url: `${tlsOptions() ? 'https' : 'http'}://${opts.host ?? process.env.HTTP_HOST ?? '127.0.0.1'}:${opts.port}` });
+    const host = opts.host ?? app.get<KafkaEnv>(CONFIG, { strict: false }).HTTP_HOST;
+    await app.listen(opts.port, host);
+    new JsonLogger(opts.service).info({ msg: `${opts.service} listening`, url: `${tlsOptions() ? 'https' : 'http'}://${host}:${opts.port}` });
     return app;
   } catch (e) {
     if (e instanceof ConfigError) {
