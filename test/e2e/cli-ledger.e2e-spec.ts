@@ -190,6 +190,9 @@ describe('falcli: hosts, imports, exports and the ledger', () => {
     const before = new Date(Date.parse(imports.at(-1)!.startedAt) - 1000).toISOString();
     expect(json(await run(['project', 'ips', 'list', '--as-of', before, '--json']))).toEqual([]);
     expect((await run(['project', 'ips', 'list', '--as-of', 'last tuesday'])).code).toBe(2);
+    const oldSsh = ['search', '--all-of', 'port=22,version=8.9', '--json'];
+    expect(json(await run([...oldSsh, '--as-of', firstImport.importId])).map((h: { ip: string }) => h.ip)).toEqual(['10.0.0.1']);
+    expect(json(await run(oldSsh))).toEqual([]);
 
     const r = await run(['audit', 'replay', '--until', new Date().toISOString()]);
     expect(r.code).toBe(0);

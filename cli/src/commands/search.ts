@@ -4,7 +4,7 @@ import { fileError } from '../errors.js';
 import { action, type Io } from './context.js';
 import { collect, hostFilterOptions, hostFilters } from './host-filters.js';
 import { printHosts } from './render.js';
-import { examples, jsonOption, positiveInt, projectOption } from './shared.js';
+import { examples, jsonOption, momentOrId, positiveInt, projectOption } from './shared.js';
 
 const CLAUSE_KEYS = new Set(['port', 'proto', 'service', 'product', 'version', 'state']);
 
@@ -46,6 +46,7 @@ function searchOptions(cmd: Command): Command {
     .option('--none-of <clause>', 'no port may match this clause; repeatable', parseClause, [])
     .option('--cidr <cidr>', 'inside this network')
     .option('--hostname <name>', 'with this hostname')
+    .option('--as-of <when>', 'as the project stood then: a time, a span back from now (7d, 12h) or an import/scan id (right after it was applied)', momentOrId)
     .option('--body <json|@file>', 'send this search body as is (overrides the other filters)')
     .addOption(projectOption())
     .addOption(jsonOption());
@@ -54,7 +55,7 @@ function searchOptions(cmd: Command): Command {
 function searchBody(opts: Record<string, any>): unknown {
   if (opts.body) return bodyFrom(opts.body);
   const f = hostFilters({ ...opts, hasPorts: true });
-  return { cidr: f.cidr, hostname: f.hostname, allOf: opts.allOf, anyOf: opts.anyOf, noneOf: opts.noneOf, matchedPortsOnly: opts.matchedPortsOnly };
+  return { cidr: f.cidr, hostname: f.hostname, asOf: f.asOf, allOf: opts.allOf, anyOf: opts.anyOf, noneOf: opts.noneOf, matchedPortsOnly: opts.matchedPortsOnly };
 }
 
 export function searchCommand(io: Io): Command {
@@ -74,6 +75,7 @@ export function searchCommand(io: Io): Command {
       ),
     'falcli search --all-of port=443,service=http --none-of port=80',
     "falcli search --all-of product=nginx,version=1.18.0 --cidr 10.0.0.0/8",
+    "falcli search --all-of port=22,version=8.9 --as-of 30d",
     "falcli search --body @query.json --json",
   );
 }
