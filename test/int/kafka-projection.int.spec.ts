@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Kafka } from 'kafkajs';
 import { Topics, type ProjectCreatedV1 } from '#events';
-import { EventConsumer, PgAttemptStore, ProjectionRunner, rebuildProjection, type ConsumedEvent, type EventPublisher, type Projection } from '#platform';
+import { EventConsumer, PgAttemptStore, ProjectionRunner, rebuildProjection, type ConsumedEvent, type EventConsumerOptions, type EventPublisher, type Projection } from '#platform';
 import { eventually, quietLogger, testKafka, testOrm, testPrefix } from '../support/stack.js';
 import { projectCreated } from '../support/events.js';
 
@@ -34,7 +34,7 @@ describe('Kafka port and projection checkpoints (real Kafka, real PostgreSQL)', 
   const topic = () => prefix + Topics.projects.name;
   const dlq = () => prefix + Topics.deadLetters.name;
 
-  const consumer = (runner: ProjectionRunner, maxAttempts = 3, group = `${prefix}falcoria.counter`) =>
+  const consumer = (runner: ProjectionRunner, maxAttempts = 3, group = `${prefix}falcoria.counter`, more: Partial<EventConsumerOptions> = {}) =>
     new EventConsumer(kafka, {
       groupId: group,
       topics: [topic()],
@@ -45,6 +45,7 @@ describe('Kafka port and projection checkpoints (real Kafka, real PostgreSQL)', 
       publisher,
       logger: quietLogger(),
       backoffMs: () => 50,
+      ...more,
     });
 
   const counts = async (schema = 'counter') =>
@@ -158,6 +159,33 @@ describe('Kafka port and projection checkpoints (real Kafka, real PostgreSQL)', 
     const all = await counts();
     expect(names.every((n) => all[n] === 1)).toBe(true);
     await b.stop();
+  });
+
+  // Regression (fault suite, pg-restart round 14 of 100): PostgreSQL stopped with -m immediate lost
+  // the last commits of an import (projections commit asynchronously); nothing more came on the
+  // project's partition, so the consumer never saw the gap and the import stayed "applying".
+  it('a checkpoint that falls behind with nothing new on its partition (a crash lost the last commits) is caught up without a new message', async () => {
+    const runner = new ProjectionRunner(orm, counter);
+    await runner.init();
+    const c = consumer(runner, 3, undefined, { checkpoints: () => runner.checkpoints(), reconcileEveryMs: 200 });
+    await c.start();
+    try {
+      await publisher.publish([projectCreated('tail-1', projectId), projectCreated('tail-2', projectId)]);
+      await eventually(() => counts(), (x) => x['tail-1'] === 1 && x['tail-2'] === 1);
+      const total = await appliedTotal();
+      // What a crash does to commits PostgreSQL acknowledged but had not flushed: rows and checkpoint gone together.
+      const [cp] = await runner.checkpoints();
+      await orm.em.fork().transactional(async (tx) => {
+        await tx.execute(`delete from counter.counts where name in ('tail-1', 'tail-2')`);
+        await tx.execute(`delete from counter.applied where name in ('tail-1', 'tail-2')`);
+        await tx.execute(`update counter.projection_checkpoint set last_offset = ? where topic = ? and partition = ?`, [String(BigInt(cp.lastOffset) - 2n), cp.topic, cp.partition]);
+      });
+      const after = await eventually(() => counts(), (x) => x['tail-1'] === 1 && x['tail-2'] === 1, 15000);
+      expect([after['tail-1'], after['tail-2'], await appliedTotal()]).toEqual([1, 1, total]);
+      expect((await runner.checkpoints())[0].lastOffset).toBe(cp.lastOffset);
+    } finally {
+      await c.stop();
+    }
   });
 
   it('rebuilds from offset zero into a fresh schema with the same rows', async () => {

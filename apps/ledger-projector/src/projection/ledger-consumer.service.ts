@@ -39,6 +39,7 @@ export class LedgerConsumerService implements OnApplicationBootstrap, OnApplicat
       topics: this.topics,
       handler: this.runner.handle,
       onInvisible: this.runner.stepOver,
+      checkpoints: () => this.runner.checkpoints(),
       attempts: this.attempts,
       maxAttempts: this.config.CONSUMER_MAX_ATTEMPTS,
       deadLetterTopic: this.config.KAFKA_TOPIC_PREFIX + Topics.deadLetters.name,

@@ -42,6 +42,7 @@ export class KnownHostsConsumer implements OnApplicationShutdown {
       topics: [p + Topics.ledger.name],
       handler: this.runner.handle,
       onInvisible: this.runner.stepOver,
+      checkpoints: () => this.runner.checkpoints(),
       attempts: this.attempts,
       maxAttempts: this.config.CONSUMER_MAX_ATTEMPTS,
       deadLetterTopic: p + Topics.deadLetters.name,

@@ -58,6 +58,7 @@ export class PlannerConsumer implements OnApplicationBootstrap, OnApplicationShu
       topics: [p + Topics.scans.name],
       handler: this.runner.handle,
       onInvisible: this.runner.stepOver,
+      checkpoints: () => this.runner.checkpoints(),
       attempts: this.attempts,
       maxAttempts: this.config.CONSUMER_MAX_ATTEMPTS,
       deadLetterTopic: p + Topics.deadLetters.name,

@@ -42,7 +42,8 @@ export class ProjectionRunner {
     await em.transactional(async (tx) => {
       await sql(tx, `set local search_path to ${quoteIdent(this.schema)}, public`);
       // Durability comes from the log: if the last commits are lost in a database crash, the
-      // checkpoint is lost with them and the same events are applied again. So no fsync wait.
+      // checkpoint is lost with them and the same events are applied again (the gap check below on
+      // the partition's next message, the consumer's reconcile if none comes). So no fsync wait.
       await sql(tx, `set local synchronous_commit = off`);
       const rows = await sql<{ last_offset: string }>(tx,
         `select last_offset from projection_checkpoint where topic = ? and partition = ? for update`,
@@ -167,8 +168,8 @@ export async function readDeadLetterKeys(kafka: Kafka, topic: string, groupId: s
 
 /**
  * Replays the topics from offset zero up to their current end into a fresh schema, then (when asked)
- * swaps it in atomically. The live consumer keeps running: its gap check sends it back to the
- * rebuilt schema's checkpoint after the swap.
+ * swaps it in atomically. The live consumer keeps running: its gap check (or, on a partition with
+ * nothing new, its reconcile) sends it back to the rebuilt schema's checkpoint after the swap.
  */
 export async function rebuildProjection(orm: MikroORM, kafka: Kafka, projection: Projection, opts: RebuildOptions): Promise<{ schema: string; applied: number }> {
   const target = opts.targetSchema ?? `${projection.name}_rebuild_${Date.now().toString(36)}`;

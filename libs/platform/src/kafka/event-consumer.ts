@@ -80,6 +80,9 @@ export interface EventConsumerOptions {
   readonly fromBeginning?: boolean;
   readonly sessionTimeout?: number;
   readonly backoffMs?: (attempt: number) => number;
+  /** The projection's checkpoints; with them the consumer sends a partition whose checkpoint fell behind back to it (see reconcile). */
+  readonly checkpoints?: () => Promise<readonly { readonly topic: string; readonly partition: number; readonly lastOffset: string }[]>;
+  readonly reconcileEveryMs?: number;
 }
 
 type Decoded = { readonly msg: KafkaMessage; readonly event: Envelope | null; readonly error?: string };
@@ -112,6 +115,10 @@ export class EventConsumer {
   private readonly consumer: Consumer;
   private running = false;
   private supervisor?: ConsumerSupervisor;
+  /** How far the handler got per partition since this member's last assignment. */
+  private readonly handled = new Map<string, { readonly topic: string; readonly partition: number; readonly through: bigint }>();
+  private reconciler?: NodeJS.Timeout;
+  private reconciling = false;
 
   constructor(kafka: Kafka, private readonly opts: EventConsumerOptions) {
     this.consumer = kafka.consumer({
@@ -150,6 +157,11 @@ export class EventConsumer {
       });
     // Committed offsets say where to resume.
     this.supervisor = superviseConsumer(this.consumer, () => this.consumer.connect().then(run), this.opts.logger, this.opts.groupId);
+    if (this.opts.checkpoints) {
+      this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.handled.clear());
+      this.reconciler = setInterval(() => void this.reconcile(), this.opts.reconcileEveryMs ?? 5000);
+      this.reconciler.unref();
+    }
     await run();
   }
 
@@ -157,6 +169,7 @@ export class EventConsumer {
     if (!this.running) return;
     this.running = false;
     this.supervisor?.stop();
+    clearInterval(this.reconciler);
     await this.consumer.disconnect();
   }
 
@@ -283,9 +296,39 @@ export class EventConsumer {
   private async deliver(items: readonly ConsumedEvent[], p: EachBatchPayload, ctx: BatchContext): Promise<void> {
     await this.opts.handler(items, ctx);
     // Past the fetch's trailing invisible records too, so a restart does not fetch them again.
-    p.resolveOffset(reachedBy(ctx, items[items.length - 1].offset));
+    const through = reachedBy(ctx, items[items.length - 1].offset);
+    p.resolveOffset(through);
+    this.handled.set(`${ctx.topic}|${ctx.partition}`, { topic: ctx.topic, partition: ctx.partition, through: BigInt(through) });
     await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
     await p.heartbeat();
+  }
+
+  /**
+   * A checkpoint can fall behind what this member handled with no new message to show it: a
+   * database crash lost the last commits (projections commit asynchronously), or a rebuild swapped
+   * in a schema that ends earlier. The handler's gap check sees that only on the partition's next
+   * message, which may never come (an import's last chunk), so the import would stay unapplied.
+   * Every few seconds such a partition is sent back to its checkpoint.
+   */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || !this.running || this.handled.size === 0) return;
+    this.reconciling = true;
+    try {
+      // Taken before the checkpoints are read: a chunk is counted here only after its commit.
+      const seen = new Map(this.handled);
+      const at = new Map((await this.opts.checkpoints!()).map((c) => [`${c.topic}|${c.partition}`, BigInt(c.lastOffset)]));
+      for (const [key, h] of seen) {
+        const checkpoint = at.get(key) ?? -1n;
+        if (checkpoint >= h.through || this.handled.get(key) !== h) continue;
+        this.opts.logger.warn({ msg: 'checkpoint behind what was handled (the database lost commits, or a rebuild was swapped in); seeking back', topic: h.topic, partition: h.partition, checkpoint: String(checkpoint), handled: String(h.through) });
+        this.consumer.seek({ topic: h.topic, partition: h.partition, offset: String(checkpoint + 1n) });
+        this.handled.delete(key);
+      }
+    } catch {
+      // The database or the group is unavailable: the handler's retries report that; next tick tries again.
+    } finally {
+      this.reconciling = false;
+    }
   }
 
   private attemptKey(item: ConsumedEvent): string {
