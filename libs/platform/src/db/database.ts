@@ -28,9 +28,10 @@ PostgresDriver.prototype.rollbackTransaction = async function (this: PostgresDri
  * The same issue's other half: a controlled transaction whose BEGIN fails never releases its
  * connection at all. pg-pool can hand out a client that has just met a connection error (its
  * "not queryable" client, during a restart) and BEGIN on it fails. The fault suite's pg-restart met
- * such clients, and after 59 rounds a ledger whose pool was empty. Such a connection is released here, and pg-pool
- * discards it; a caller that releases it again afterwards (Kysely's callback transactions do) finds
- * it done. Only dead connections: a live one could be handed out again before that second release.
+ * such clients, and after 59 rounds a ledger whose pool was empty. Such a connection is released
+ * here, and pg-pool discards it; a caller that releases it again afterwards (Kysely's callback
+ * transactions do) finds it done. Only dead connections: a live one could be handed out again
+ * before that second release.
  */
 type PgConnection = Parameters<PostgresDriver['releaseConnection']>[0];
 const releasedOnFailedBegin = new WeakSet<DatabaseConnection>();
