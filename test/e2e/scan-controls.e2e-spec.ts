@@ -153,6 +153,8 @@ describe('safe scanning controls end to end (two real workers, real nmap on loop
     expect(most).toBe(1);
     expect([...rates]).toEqual(['400']);
     // The log agrees: on the project's partition, no task starts before the previous one finished.
+    // (The tasker can call the scan done before this test's consumer has read the last completion.)
+    await eventually(async () => of('TaskCompleted', (p: { scanId: string }) => p.scanId === r.body.scanId), (x) => x.length >= 6, 30000);
     const mine = seen.filter((e) => ['TaskStarted', 'TaskCompleted', 'TaskFailed'].includes(e.type) && (e.payload as { scanId: string }).scanId === r.body.scanId);
     let inFlight = 0;
     for (const e of mine) {
@@ -203,7 +205,7 @@ describe('safe scanning controls end to end (two real workers, real nmap on loop
     const c = await call(url, 'POST', `/projects/${projectId}/scans/${r.body.scanId}/cancel`, token, {});
     expect(c.body.applied).toBe(true);
     await eventually(() => status(projectId, during.body.scanId), (s) => s.body.status === 'done', 120000);
-    const fc = seen.filter((e) => e.type.startsWith('EmergencyStop')).map((e) => [e.type, e.actor.kind]);
+    const fc = (await eventually(async () => seen.filter((e) => e.type.startsWith('EmergencyStop')), (x) => x.length >= 2, 30000)).map((e) => [e.type, e.actor.kind]);
     expect(fc).toEqual([['EmergencyStopActivated', 'user'], ['EmergencyStopReleased', 'user']]);
   });
 

@@ -68,6 +68,8 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
   const servers: Server[] = [];
 
   const of = <P>(type: string, pred: (p: P) => boolean = () => true) => seen.filter((s) => s.event.type === type && pred(s.event.payload as P)).map((s) => s.event as Envelope<string, P>);
+  // The tasker can report a scan done before this test's own consumer has read the events that made it so.
+  const ofAtLeast = <P>(n: number, type: string, pred?: (p: P) => boolean) => eventually(async () => of<P>(type, pred), (x) => x.length >= n, 30000);
   const scan = (body: object) => call(url, 'POST', `/projects/${projectId}/scans`, token, body);
   const status = (scanId: string) => call(url, 'GET', `/projects/${projectId}/scans/${scanId}`, token);
   const fleet = async () => (await call(url, 'GET', '/workers', token)).body.items as { workerId: string; status: string; running: { taskId: string }[] }[];
@@ -157,7 +159,7 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     const done = await eventually(() => status(r.body.scanId), (s) => s.body.status === 'done', 170000);
     expect(done.body.counts).toMatchObject({ done: 2, failed: 0, total: 2 });
 
-    const obs = of<HostObservedV1>('HostObserved', (p) => p.source.kind === 'task' && p.source.scanId === r.body.scanId);
+    const obs = await ofAtLeast<HostObservedV1>(2, 'HostObserved', (p) => p.source.kind === 'task' && p.source.scanId === r.body.scanId);
     expect(obs.map((o) => o.payload.host.ip).sort()).toEqual(['127.0.0.21', '127.0.0.22']);
     const web = obs.find((o) => o.payload.host.ip === '127.0.0.21')!;
     expect(web.key).toBe(projectId);
@@ -175,7 +177,7 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     expect(empty.payload.host.ports.filter((p) => p.state.state === 'open')).toEqual([]);
 
     // Phase 2 ran only where phase 1 found something open.
-    const completed = of<TaskCompletedV1>('TaskCompleted', (p) => p.scanId === r.body.scanId);
+    const completed = await ofAtLeast<TaskCompletedV1>(2, 'TaskCompleted', (p) => p.scanId === r.body.scanId);
     expect(completed).toHaveLength(2);
     const phases = completed.map((c) => c.payload.timings!.runs.map((x) => `${x.ip}:${x.phase}`)).flat().sort();
     expect(phases).toEqual(['127.0.0.21:open-ports', '127.0.0.21:services', '127.0.0.22:open-ports']);
@@ -203,13 +205,13 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     await startWorker('e2e-w2');
     const done = await eventually(() => status(r.body.scanId), (s) => s.body.status === 'done', 170000);
     expect(done.body.counts).toMatchObject({ done: 1, total: 1 });
-    const [taskId] = of<TaskStartedV1>('TaskStarted', (p) => p.scanId === r.body.scanId).map((e) => e.payload.taskId);
-    const starts = of<TaskStartedV1>('TaskStarted', (p) => p.taskId === taskId).map((e) => [e.payload.workerId, e.payload.attempt]);
+    const [taskId] = (await ofAtLeast<TaskStartedV1>(1, 'TaskStarted', (p) => p.scanId === r.body.scanId)).map((e) => e.payload.taskId);
+    const starts = (await ofAtLeast<TaskStartedV1>(2, 'TaskStarted', (p) => p.taskId === taskId)).map((e) => [e.payload.workerId, e.payload.attempt]);
     expect(starts).toEqual([['e2e-victim', 1], ['e2e-w2', 2]]);
-    expect(of('TaskLeaseExpired', (p: { taskId: string }) => p.taskId === taskId)).toHaveLength(1);
-    const completions = of<TaskCompletedV1>('TaskCompleted', (p) => p.taskId === taskId);
+    expect(await ofAtLeast(1, 'TaskLeaseExpired', (p: { taskId: string }) => p.taskId === taskId)).toHaveLength(1);
+    const completions = await ofAtLeast<TaskCompletedV1>(1, 'TaskCompleted', (p) => p.taskId === taskId);
     expect(completions.map((c) => [c.payload.workerId, c.payload.attempt])).toEqual([['e2e-w2', 2]]);
-    const observed = of<HostObservedV1>('HostObserved', (p) => p.host.ip === '127.0.0.31');
+    const observed = await ofAtLeast<HostObservedV1>(1, 'HostObserved', (p) => p.host.ip === '127.0.0.31');
     expect(observed.map((o) => o.payload.source)).toEqual([{ kind: 'task', taskId, scanId: r.body.scanId, workerId: 'e2e-w2' }]);
     // The dead worker leaves the fleet view.
     await eventually(fleet, (items) => !items.some((w) => w.workerId === 'e2e-victim'), 20000);
@@ -258,7 +260,7 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     const r = await scan(request);
     expect(r.body.summary).toMatchObject({ queued: 1, tasks: 1, partiallyCovered: 1, dedup: 'coverage' });
     await eventually(() => status(r.body.scanId), (s) => s.body.status === 'done', 170000);
-    const [obs] = of<HostObservedV1>('HostObserved', (p) => p.source.kind === 'task' && p.source.scanId === r.body.scanId);
+    const [obs] = await ofAtLeast<HostObservedV1>(1, 'HostObserved', (p) => p.source.kind === 'task' && p.source.scanId === r.body.scanId);
     expect(obs.payload).toMatchObject({ mode: 'append', coverage: { tcp: [[1001, 2000]] } });
     expect(obs.payload.run.args).toMatch(/ -p 1001-2000 /);
     expect(obs.payload.host.ports.filter((p) => p.state.state === 'open').map((p) => p.port)).toEqual([1517]);
@@ -283,7 +285,7 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     hosts.push(h);
     const r = await scan({ targets: [h.ip], config: { openPorts: { ports: '2222,8080,9090,9091', maxRetries: 1, timeoutSeconds: 120 }, services: { timeoutSeconds: 300 } }, mode: 'append' });
     await eventually(() => status(r.body.scanId), (s) => s.body.status === 'done', 170000);
-    const [obs] = of<HostObservedV1>('HostObserved', (p) => p.host.ip === h.ip);
+    const [obs] = await ofAtLeast<HostObservedV1>(1, 'HostObserved', (p) => p.host.ip === h.ip);
     const state = Object.fromEntries(obs.payload.host.ports.map((p) => [p.port, p.state.state]));
     expect(state).toMatchObject({ 2222: 'open', 8080: 'open', 9090: 'filtered' });
     expect(state[9091] ?? 'closed').toBe('closed');
@@ -298,7 +300,7 @@ describe('scanning end to end (real nmap, Kafka, PostgreSQL; loopback and namesp
     const r = await scan({ targets: [h.ip], config: { openPorts: { allPorts: true, maxRetries: 10, minRate: null, maxRate: 50, timeoutSeconds: 3 }, services: false } });
     const failed = await eventually(() => status(r.body.scanId), (s) => s.body.status === 'failed', 90000);
     expect(failed.body.failures[0]).toMatchObject({ attempts: 2, error: expect.stringMatching(/^timeout: open-ports phase of 10\.213\.\d+\.2 did not finish within 3 s/) });
-    const reasons = of<TaskFailedV1>('TaskFailed', (p) => p.scanId === r.body.scanId).map((e) => [e.payload.reason, e.payload.attempt]);
+    const reasons = (await ofAtLeast<TaskFailedV1>(2, 'TaskFailed', (p) => p.scanId === r.body.scanId)).map((e) => [e.payload.reason, e.payload.attempt]);
     expect(reasons).toEqual([['timeout', 1], ['timeout', 2]]);
     expect(nmapFor(h.ip)).toEqual([]);
     // This scan's own observations: an earlier test's namespace host may have had the same address.
