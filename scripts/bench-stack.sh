@@ -6,7 +6,7 @@ set -euo pipefail
 scratch="$(mktemp -d /tmp/falcoria-bench-stack.XXXX)"
 chmod 755 "$scratch"
 export FALCORIA_STACK_DIR="$scratch/stack" FALCORIA_CACHE_DIR="$scratch/cache"
-export KAFKA_PORT=39092 KAFKA_CONTROLLER_PORT=39093 PG_PORT=35432
+export KAFKA_PORT=26092 KAFKA_CONTROLLER_PORT=26093 PG_PORT=26432
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/falcoria" KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 now() { date +%s.%N; }
 ready() { # waits for a real broker round trip, not just an open port

@@ -64,11 +64,19 @@ ensure_node() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-wait_port() { # port seconds name
-  local i=0
-  while ! port_in_use "$1"; do
-    i=$((i + 1)); [ "$i" -gt $(($2 * 10)) ] && return 1; sleep 0.1
+# Waits until the process of pidfile $2 listens on port $1. Returns 2 when that process exits first:
+# a listener some other process opened on the port meanwhile does not count (without ss, any does).
+wait_listening() { # port pidfile seconds
+  local i=0 pid; pid="$(cat "$2")"
+  while kill -0 "$pid" 2>/dev/null; do
+    if command -v ss >/dev/null; then
+      ss -Htlnp "sport = :$1" 2>/dev/null | grep -q "pid=$pid," && return 0
+    else
+      port_in_use "$1" && return 0
+    fi
+    i=$((i + 1)); [ "$i" -gt $(($3 * 10)) ] && return 1; sleep 0.1
   done
+  return 2
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }

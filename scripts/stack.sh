@@ -120,7 +120,9 @@ PROPS
     id="$("$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
   fi
   kafka_node_launch kafka "$props" "$pidf" "$id" "$KAFKA_PORT" "$FALCORIA_LOG_DIR" "${KAFKA_HEAP:--Xms256m -Xmx1g}"
-  wait_port "$KAFKA_PORT" 60 || die "kafka did not open 127.0.0.1:$KAFKA_PORT within 60 s (see $FALCORIA_LOG_DIR/kafka.out and kafka.log)"
+  local rc=0; wait_listening "$KAFKA_PORT" "$pidf" 60 || rc=$?
+  [ "$rc" = 2 ] && die "kafka exited before it listened on 127.0.0.1:$KAFKA_PORT (see $FALCORIA_LOG_DIR/kafka.out and kafka.log)"
+  [ "$rc" = 0 ] || die "kafka did not open 127.0.0.1:$KAFKA_PORT within 60 s (see $FALCORIA_LOG_DIR/kafka.out and kafka.log)"
   log "kafka up on 127.0.0.1:$KAFKA_PORT (pid $(cat "$pidf"))"
 }
 
@@ -166,7 +168,9 @@ launch_node() { # N
 wait_node() { # N
   local n="$1" port; port="$(kafka_port_of "$n")"
   # Three JVMs starting at once on a small, busy machine can take a while.
-  wait_port "$port" "${KAFKA_START_SECONDS:-150}" || die "kafka node $n did not open 127.0.0.1:$port within ${KAFKA_START_SECONDS:-150} s (see $(node_logdir "$n")/kafka-$n.out and kafka.log; KAFKA_START_SECONDS waits longer)"
+  local rc=0; wait_listening "$port" "$(node_pidf "$n")" "${KAFKA_START_SECONDS:-150}" || rc=$?
+  [ "$rc" = 2 ] && die "kafka node $n exited before it listened on 127.0.0.1:$port (see $(node_logdir "$n")/kafka-$n.out and kafka.log)"
+  [ "$rc" = 0 ] || die "kafka node $n did not open 127.0.0.1:$port within ${KAFKA_START_SECONDS:-150} s (see $(node_logdir "$n")/kafka-$n.out and kafka.log; KAFKA_START_SECONDS waits longer)"
   log "kafka node $n up on 127.0.0.1:$port (pid $(cat "$(node_pidf "$n")"))"
 }
 

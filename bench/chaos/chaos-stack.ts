@@ -14,8 +14,8 @@ export interface ChaosStackOptions {
   readonly log: (line: string) => void;
 }
 
-export const CHAOS_KAFKA_PORT = 39192;
-export const CHAOS_PG_PORT = 35432;
+export const CHAOS_KAFKA_PORT = 27192;
+export const CHAOS_PG_PORT = 27432;
 
 /** Runs a command with a deadline; resolves with its exit code and output, never rejects. */
 export function runBounded(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, cwd?: string): Promise<{ code: number | null; out: string }> {

@@ -1,7 +1,7 @@
 // npm run chaos [-- --rounds 20 --scenario worker-kill,pg-restart --seed 42 --json --cluster --keep --no-netns]
 //
 // The fault suite (issue #9): every scenario repeats N rounds on real processes against its own
-// stack (.stack-chaos: Kafka 127.0.0.1:39192, PostgreSQL 127.0.0.1:35432; the dev and test stacks are
+// stack (.stack-chaos: Kafka 127.0.0.1:27192, PostgreSQL 127.0.0.1:27432; the dev and test stacks are
 // never touched), with a known expected set of results each round, a fault at a moment a seeded
 // generator picks, and an account of what was lost and what was applied twice. Targets are only
 // loopback listeners the suite opens, two network-namespace hosts it builds on a bridge of its own

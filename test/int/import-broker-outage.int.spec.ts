@@ -14,7 +14,7 @@ import { eventually, kafkaEnv } from '../support/stack.js';
 // here is a single one of this file's own (scripts/stack.sh, own folder and ports; PostgreSQL is the
 // test stack's), so stopping it disturbs nobody.
 const dir = join(process.cwd(), '.stack-import-outage-test');
-const KAFKA_PORT = 39292;
+const KAFKA_PORT = 29292;
 const stackEnv = { FALCORIA_STACK_DIR: dir, KAFKA_PORT: String(KAFKA_PORT), KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1), FALCORIA_EXTERNAL_PG: '1' };
 
 function stack(...args: string[]): Promise<{ code: number | null; out: string }> {

@@ -11,7 +11,7 @@ import { projectCreated } from '../support/events.js';
 // test stack is left alone). One broker is SIGKILLed while events are published and stays down while
 // they are read back: every event is there once, none lost, none doubled. Then it rejoins.
 const dir = join(process.cwd(), '.stack-cluster-test');
-const KAFKA_PORT = 39092;
+const KAFKA_PORT = 29192;
 const brokers = [0, 1, 2].map((i) => `127.0.0.1:${KAFKA_PORT + 2 * i}`).join(',');
 const stackEnv = { FALCORIA_STACK_DIR: dir, KAFKA_PORT: String(KAFKA_PORT), KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1), FALCORIA_EXTERNAL_PG: '1' };
 
@@ -46,7 +46,7 @@ describe('stack.sh cluster commands, refused before anything starts', () => {
   it('kill-broker without a cluster, a bad node count, and overlapping ports are clear errors', () => {
     expect(run(['kill-broker', '1'], {}).stderr).toContain(`no Kafka cluster in ${scratch}: start one with stack.sh start --cluster`);
     expect(run(['status'], { FALCORIA_KAFKA_BROKERS_COUNT: 'ten' }).stderr).toContain('FALCORIA_KAFKA_BROKERS_COUNT must be 1-9, not "ten"');
-    const overlap = run(['start', '--cluster'], { KAFKA_PORT: '39492', KAFKA_CONTROLLER_PORT: '39494' });
+    const overlap = run(['start', '--cluster'], { KAFKA_PORT: '29492', KAFKA_CONTROLLER_PORT: '29494' });
     expect(overlap.status).not.toBe(0);
     expect(overlap.stderr).toMatch(/broker and controller ports overlap .*set them further apart/);
   });
@@ -88,9 +88,9 @@ describe('a three-broker cluster from stack.sh --cluster', () => {
 
   it('status names every node; the stack dir remembers the cluster', async () => {
     const out = await ok('status');
-    expect(out).toMatch(/kafka-1 +running +127\.0\.0\.1:39092/);
-    expect(out).toMatch(/kafka-2 +running +127\.0\.0\.1:39094/);
-    expect(out).toMatch(/kafka-3 +running +127\.0\.0\.1:39096/);
+    expect(out).toMatch(/kafka-1 +running +127\.0\.0\.1:29192/);
+    expect(out).toMatch(/kafka-2 +running +127\.0\.0\.1:29194/);
+    expect(out).toMatch(/kafka-3 +running +127\.0\.0\.1:29196/);
     expect((await stack('kill-broker', '4')).out).toContain('node 4 does not exist: this cluster has nodes 1..3');
   });
 

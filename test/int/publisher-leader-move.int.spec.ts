@@ -13,7 +13,7 @@ import { projectCreated } from '../support/events.js';
 // resolved the send, so the planner's task offers were acknowledged but never in the log. Brokers
 // here are a three-node cluster of this file's own (scripts/stack.sh --cluster, own folder and ports).
 const dir = join(process.cwd(), '.stack-publisher-test');
-const KAFKA_PORT = 39392;
+const KAFKA_PORT = 29392;
 const brokers = [0, 1, 2].map((i) => `127.0.0.1:${KAFKA_PORT + 2 * i}`).join(',');
 const stackEnv = { FALCORIA_STACK_DIR: dir, KAFKA_PORT: String(KAFKA_PORT), KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1), FALCORIA_EXTERNAL_PG: '1' };
 

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,32 @@ describe('stack scripts', () => {
       server.close();
     }
   });
+
+  // Regression test: a fixed port inside the ephemeral range was, now and then, taken by a test app's
+  // listener while a broker's JVM started; the script saw the port open and reported a node that had
+  // died on its bind (CI: a "three-node" cluster of two).
+  it('a broker whose port another process takes while it starts is reported dead, not up', async () => {
+    const free = async () => { const { server, port } = await listen(); await new Promise((r) => server.close(r)); return port; };
+    const [port, controller] = [await free(), await free()]; // free now; `port` is taken (below) just after the script checked it
+    const child = spawn('bash', ['scripts/stack.sh', 'start'], {
+      cwd: root,
+      env: { ...process.env, FALCORIA_STACK_DIR: scratch, FALCORIA_EXTERNAL_PG: '1', KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller) },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let thief: Server | undefined;
+    try {
+      for (let i = 0; i < 600 && !existsSync(join(scratch, 'run', 'kafka.pid')); i++) await new Promise((r) => setTimeout(r, 50));
+      thief = createServer().listen(port, '127.0.0.1');
+      expect(await exited).not.toBe(0);
+      expect(stderr).toContain(`kafka exited before it listened on 127.0.0.1:${port}`);
+      expect(stderr).not.toContain('kafka up on');
+    } finally {
+      thief?.close();
+      spawnSync('bash', ['scripts/stack.sh', 'stop'], { cwd: root, env: { ...process.env, FALCORIA_STACK_DIR: scratch, FALCORIA_EXTERNAL_PG: '1' } });
+    }
+  }, 120000);
 
   it('a missing nmap stops the worker at start with what to install', () => {
     const r = run(process.execPath, ['dist/apps/worker/src/main.js'], { NMAP_PATH: '/nonexistent/nmap' });
