@@ -91,6 +91,13 @@ kafka_node_launch() {
   echo $! >"$pidf"
 }
 
+# Dies unless the broker of pidfile $3 listens on port $2 within $4 s.  wait_broker label port pidfile seconds hint
+wait_broker() {
+  local rc=0; wait_listening "$2" "$3" "$4" || rc=$?
+  [ "$rc" = 2 ] && die "$1 exited before it listened on 127.0.0.1:$2 ($5)"
+  [ "$rc" = 0 ] || die "$1 did not open 127.0.0.1:$2 within $4 s ($5)"
+}
+
 start_kafka() {
   if [ "$FALCORIA_KAFKA_BROKERS_COUNT" -gt 1 ]; then start_kafka_cluster; return; fi
   local pidf="$FALCORIA_RUN_DIR/kafka.pid"
@@ -120,9 +127,7 @@ PROPS
     id="$("$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
   fi
   kafka_node_launch kafka "$props" "$pidf" "$id" "$KAFKA_PORT" "$FALCORIA_LOG_DIR" "${KAFKA_HEAP:--Xms256m -Xmx1g}"
-  local rc=0; wait_listening "$KAFKA_PORT" "$pidf" 60 || rc=$?
-  [ "$rc" = 2 ] && die "kafka exited before it listened on 127.0.0.1:$KAFKA_PORT (see $FALCORIA_LOG_DIR/kafka.out and kafka.log)"
-  [ "$rc" = 0 ] || die "kafka did not open 127.0.0.1:$KAFKA_PORT within 60 s (see $FALCORIA_LOG_DIR/kafka.out and kafka.log)"
+  wait_broker kafka "$KAFKA_PORT" "$pidf" 60 "see $FALCORIA_LOG_DIR/kafka.out and kafka.log"
   log "kafka up on 127.0.0.1:$KAFKA_PORT (pid $(cat "$pidf"))"
 }
 
@@ -168,9 +173,8 @@ launch_node() { # N
 wait_node() { # N
   local n="$1" port; port="$(kafka_port_of "$n")"
   # Three JVMs starting at once on a small, busy machine can take a while.
-  local rc=0; wait_listening "$port" "$(node_pidf "$n")" "${KAFKA_START_SECONDS:-150}" || rc=$?
-  [ "$rc" = 2 ] && die "kafka node $n exited before it listened on 127.0.0.1:$port (see $(node_logdir "$n")/kafka-$n.out and kafka.log)"
-  [ "$rc" = 0 ] || die "kafka node $n did not open 127.0.0.1:$port within ${KAFKA_START_SECONDS:-150} s (see $(node_logdir "$n")/kafka-$n.out and kafka.log; KAFKA_START_SECONDS waits longer)"
+  wait_broker "kafka node $n" "$port" "$(node_pidf "$n")" "${KAFKA_START_SECONDS:-150}" \
+    "see $(node_logdir "$n")/kafka-$n.out and kafka.log; KAFKA_START_SECONDS waits longer"
   log "kafka node $n up on 127.0.0.1:$port (pid $(cat "$(node_pidf "$n")"))"
 }
 
