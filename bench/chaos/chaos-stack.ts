@@ -12,8 +12,12 @@ export interface ChaosStackOptions {
   readonly root: string;
   readonly cluster: boolean;
   readonly log: (line: string) => void;
+  /** Another pair than the defaults lets a second suite run beside the first (its own folder too). */
+  readonly kafkaPort?: number;
+  readonly pgPort?: number;
 }
 
+// Below Linux's ephemeral range (32768-60999): an app's listen(0) can never take them while a broker starts.
 export const CHAOS_KAFKA_PORT = 27192;
 export const CHAOS_PG_PORT = 27432;
 
@@ -43,11 +47,16 @@ export class ChaosStack {
   readonly dir: string;
   readonly nodes: number;
   readonly brokers: string;
+  private readonly kafkaPort: number;
+  private readonly pgPort: number;
 
   constructor(private readonly opts: ChaosStackOptions) {
-    this.dir = join(opts.root, opts.cluster ? '.stack-chaos-cluster' : '.stack-chaos');
+    this.kafkaPort = opts.kafkaPort ?? CHAOS_KAFKA_PORT;
+    this.pgPort = opts.pgPort ?? CHAOS_PG_PORT;
+    const own = this.kafkaPort === CHAOS_KAFKA_PORT && this.pgPort === CHAOS_PG_PORT ? '' : `-${this.kafkaPort}-${this.pgPort}`;
+    this.dir = join(opts.root, `${opts.cluster ? '.stack-chaos-cluster' : '.stack-chaos'}${own}`);
     this.nodes = opts.cluster ? 3 : 1;
-    this.brokers = Array.from({ length: this.nodes }, (_, i) => `127.0.0.1:${CHAOS_KAFKA_PORT + 2 * i}`).join(',');
+    this.brokers = Array.from({ length: this.nodes }, (_, i) => `127.0.0.1:${this.kafkaPort + 2 * i}`).join(',');
   }
 
   get logDir(): string {
@@ -61,9 +70,9 @@ export class ChaosStack {
     return {
       ...env,
       FALCORIA_STACK_DIR: this.dir,
-      KAFKA_PORT: String(CHAOS_KAFKA_PORT),
-      KAFKA_CONTROLLER_PORT: String(CHAOS_KAFKA_PORT + 1),
-      PG_PORT: String(CHAOS_PG_PORT),
+      KAFKA_PORT: String(this.kafkaPort),
+      KAFKA_CONTROLLER_PORT: String(this.kafkaPort + 1),
+      PG_PORT: String(this.pgPort),
       ...(this.opts.cluster ? { FALCORIA_KAFKA_BROKERS_COUNT: '3' } : {}),
     };
   }
@@ -80,7 +89,7 @@ export class ChaosStack {
       await this.script(['stop'], 180000).catch((e) => this.opts.log(`stopping a stack left by an earlier run: ${(e as Error).message}`));
       rmSync(this.dir, { recursive: true, force: true });
     }
-    this.opts.log(`starting the chaos stack in ${this.dir} (Kafka ${this.brokers}, PostgreSQL 127.0.0.1:${CHAOS_PG_PORT})`);
+    this.opts.log(`starting the chaos stack in ${this.dir} (Kafka ${this.brokers}, PostgreSQL 127.0.0.1:${this.pgPort})`);
     await this.script(this.opts.cluster ? ['start', '--cluster'] : ['start'], 400000);
     await this.waitBrokers(this.nodes, 180000);
   }
@@ -92,11 +101,11 @@ export class ChaosStack {
   }
 
   adminUrl(): string {
-    return `postgres://postgres@127.0.0.1:${CHAOS_PG_PORT}/postgres`;
+    return `postgres://postgres@127.0.0.1:${this.pgPort}/postgres`;
   }
 
   databaseUrl(name: string): string {
-    return `postgres://postgres@127.0.0.1:${CHAOS_PG_PORT}/${name}`;
+    return `postgres://postgres@127.0.0.1:${this.pgPort}/${name}`;
   }
 
   async createDatabase(name: string): Promise<string> {

@@ -1,8 +1,10 @@
-// npm run chaos [-- --rounds 20 --scenario worker-kill,pg-restart --seed 42 --json --cluster --keep --no-netns]
+// npm run chaos [-- --rounds 20 --scenario worker-kill,pg-restart --seed 42 --json --cluster --keep --no-netns
+//                   --kafka-port N --pg-port N]
 //
 // The fault suite (issue #9): every scenario repeats N rounds on real processes against its own
 // stack (.stack-chaos: Kafka 127.0.0.1:27192, PostgreSQL 127.0.0.1:27432; the dev and test stacks are
-// never touched), with a known expected set of results each round, a fault at a moment a seeded
+// never touched; --kafka-port/--pg-port give a second suite its own pair and folder, to run two side
+// by side), with a known expected set of results each round, a fault at a moment a seeded
 // generator picks, and an account of what was lost and what was applied twice. Targets are only
 // loopback listeners the suite opens, two network-namespace hosts it builds on a bridge of its own
 // (as root; removed at the end) and synthetic reports (nothing else is ever scanned).
@@ -21,11 +23,11 @@ const arg = (name: string): string | undefined => {
 };
 const flag = (name: string) => argv.includes(`--${name}`);
 const usage = (msg: string): never => {
-  console.error(`${msg}\nusage: npm run chaos [-- --rounds N (1-1000, default 20) --scenario a,b --seed N --json --cluster --keep --no-netns --round-timeout S --list]`);
+  console.error(`${msg}\nusage: npm run chaos [-- --rounds N (1-1000, default 20) --scenario a,b --seed N --json --cluster --keep --no-netns --round-timeout S --kafka-port N --pg-port N --list]`);
   process.exit(2);
 };
 
-const known = new Set(['rounds', 'scenario', 'seed', 'json', 'cluster', 'keep', 'list', 'round-timeout', 'no-netns']);
+const known = new Set(['rounds', 'scenario', 'seed', 'json', 'cluster', 'keep', 'list', 'round-timeout', 'no-netns', 'kafka-port', 'pg-port']);
 for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) usage(`unknown option ${a}`);
 if (flag('list')) {
   for (const s of SCENARIOS) console.log(`${s.name.padEnd(16)} ${s.title}`);
@@ -42,6 +44,16 @@ const json = flag('json');
 const cluster = flag('cluster');
 const keep = flag('keep');
 const netns = !flag('no-netns');
+// Below the ephemeral range, so that no app's listen(0) takes a port the stack is starting on.
+const port = (name: string, span: number): number | undefined => {
+  const v = arg(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1024 || n + span > 32767) usage(`--${name} must be an integer 1024-${32767 - span} (below the ephemeral port range)`);
+  return n;
+};
+const kafkaPort = port('kafka-port', 5);
+const pgPort = port('pg-port', 0);
 
 const log = (line: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -75,7 +87,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     setTimeout(() => {
       for (const a of worldRef?.fleet.live() ?? []) a.child.kill('SIGKILL');
       lan?.close();
-      log('cleanup took too long; the chaos stack may still run: npm run stack -- stop with FALCORIA_STACK_DIR=.stack-chaos');
+      log(`cleanup took too long; the chaos stack may still run: npm run stack -- stop with FALCORIA_STACK_DIR=${stackRef?.dir ?? '.stack-chaos'}`);
       process.exit(130);
     }, 180000).unref();
   });
@@ -161,7 +173,7 @@ async function runScenario(ctx: SuiteContext, scenario: Scenario, master: Rng): 
 const started = Date.now();
 const master = new Rng(seed);
 log(`seed ${seed} (repeat with --seed ${seed}); ${rounds} round(s) of ${names.join(', ')}${cluster ? '; 3-broker cluster' : ''}`);
-const stack = new ChaosStack({ root, cluster, log });
+const stack = new ChaosStack({ root, cluster, log, kafkaPort, pgPort });
 stackRef = stack;
 const reports: ScenarioReport[] = [];
 let fatal: Error | undefined;
