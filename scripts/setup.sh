@@ -13,6 +13,8 @@ if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-l
     || npm install --no-audit --no-fund --loglevel=error >/dev/null \
     || die "installing npm packages failed"
 fi
+# npm runs it after installing; here too for node_modules installed before the patch existed.
+node scripts/patch-kafkajs.mjs
 
 bash scripts/stack.sh fetch
 
