@@ -218,7 +218,7 @@ const brokerImport: Scenario = {
     const first = postImport(url, world.token, projectId, xml, { wait: 'true' }, 300000).catch((e) => ({ status: 0, body: String(e) }));
     await sleep(rng.between(0, 2500));
     await bounceBroker(world, rng, round);
-    // The client's part: an import that did not answer "completed" is sent again, as falcli would be.
+    // The client's part: an import that did not answer "completed" is sent again, as the 503 answer asks.
     let answer = await first;
     let attempts = 1;
     // wait=true answers 202 with status "completed" once applied, or "duplicate" when an earlier attempt got through.

@@ -123,31 +123,36 @@ describe('publishing while partition leaders and transaction coordinators move b
     expect([...seen.values()].filter((n) => n > 1)).toEqual([]);
   }, 900_000);
 
-  // Regression test for a fault-suite finding (npm run chaos -- --cluster --scenario broker-import):
-  // kafkajs sent EndTxn once, so a transaction whose coordinator stopped or died after it began
-  // failed to commit although another broker took the coordinator over, and the import was answered
-  // 503. scripts/patch-kafkajs.mjs retries EndTxn on the coordinator found anew.
-  it('a transaction commits, whole and once, after its coordinator was SIGKILLed', async () => {
-    const how = 'kill-broker';
-    const transactionalId = `${prefix}txn-${how}`;
-    const batch = Array.from({ length: 30 }, (_, i) => projectCreated(`txn-${how}-${i}`));
-    const tx = await publisher.transaction(transactionalId, 120_000);
-    await tx.publish(batch);
+  // Regression test for fault-suite findings (npm run chaos -- --cluster --scenario broker-import):
+  // kafkajs sent EndTxn once and gave up InitProducerId at a connection error, so a transaction whose
+  // coordinator died before or after it began failed although another broker took the coordinator
+  // over, and the import was answered 503. scripts/patch-kafkajs.mjs retries both.
+  it.each(['before it began', 'between its sends and its commit'])('a transaction commits, whole and once, when its coordinator is SIGKILLed %s', async (when) => {
+    const tag = when.split(' ')[0];
+    const transactionalId = `${prefix}txn-${tag}`;
+    const batch = Array.from({ length: 30 }, (_, i) => projectCreated(`txn-${tag}-${i}`));
     // The coordinator, by the broker's own rule: the leader of partition abs(String.hashCode) % count
-    // of __transaction_state (which exists once a transaction began).
+    // of __transaction_state (which the first transaction of the cluster creates).
+    await (await publisher.transaction(`${prefix}txn-warm-up`, 60_000)).abort();
     const state = (await admin.fetchTopicMetadata({ topics: ['__transaction_state'] })).topics[0].partitions;
     const javaHash = [...transactionalId].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) | 0, 0);
-    const node = state.find((p) => p.partitionId === Math.abs(javaHash) % state.length)!.leader;
-    await ok(how, String(node));
-    const committed = await tx.commit().then(
+    const node = String(state.find((p) => p.partitionId === Math.abs(javaHash) % state.length)!.leader);
+
+    const committed = await (async () => {
+      if (tag === 'before') await ok('kill-broker', node);
+      const tx = await publisher.transaction(transactionalId, 120_000);
+      await tx.publish(batch);
+      if (tag !== 'before') await ok('kill-broker', node);
+      await tx.commit();
+    })().then(
       () => 'committed',
       (e: Error) => `failed: ${e.message}`,
     );
-    await ok('start-broker', String(node));
+    await ok('start-broker', node);
     expect(committed).toBe('committed');
 
     const seen = new Map(batch.map((e) => [e.eventId, 0]));
-    const reader = kafka.consumer({ groupId: `${prefix}reader-${how}` }); // read_committed
+    const reader = kafka.consumer({ groupId: `${prefix}reader-${tag}` }); // read_committed
     await reader.connect();
     await reader.subscribe({ topic, fromBeginning: true });
     await reader.run({
