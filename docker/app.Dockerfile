@@ -1,7 +1,7 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm ci runs it (postinstall): kafkajs's transaction commit is retried (see the script).
+# npm ci runs it (postinstall): it patches kafkajs's transaction start and commit to retry (see the script).
 COPY scripts/patch-kafkajs.mjs scripts/
 RUN npm ci --no-audit --no-fund
 COPY . .
