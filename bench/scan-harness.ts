@@ -1,8 +1,8 @@
 // Shared by the scanning benchmarks: the apps as their own processes (so each one's memory is its
 // own), a fresh database and topic prefix per run, and the stack from KAFKA_BROKERS / DATABASE_URL.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
@@ -27,6 +27,42 @@ export function rssMb(pid: number): { peak: number; now: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN) / 1024;
   return { peak: kb('VmHWM'), now: kb('VmRSS') };
+}
+
+const clockTick = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds of a process and its reaped children (a worker's nmap runs, a postmaster's backends), from /proc. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTick;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU seconds so far of the local stack's servers: every PostgreSQL process (a backend that exits
+ * is counted in its postmaster's reaped children, so a difference of two readings holds it either
+ * way) and the Kafka broker. On a shared machine they include other clients' work on the same servers.
+ */
+export function stackCpuSeconds(): { postgres: number; kafka: number } {
+  let postgres = 0;
+  let kafka = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const comm = cmd.split('\0')[0];
+    if (/(^|\/)postgres$/.test(comm) || cmd.startsWith('postgres:')) postgres += cpuSeconds(Number(d)) || 0;
+    else if (comm.endsWith('java') && cmd.includes('kafka.Kafka')) kafka += cpuSeconds(Number(d)) || 0;
+  }
+  return { postgres, kafka };
 }
 
 export function percentile(xs: readonly number[], p: number): number {

@@ -10,13 +10,12 @@
 // itself at the profile's --min-rate with one retry each, then waits out its timeouts: ~2.3 s for
 // 2,000 ports, ~0.2 s of it CPU. `--services` adds phase 2 (-sV on port 22), whose banner the host
 // sends only after `--banner-delay-ms`. Needs root; scans only the LAN it built.
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import kafkajs from 'kafkajs';
 import { createNetnsLan, lanUnavailableReason, sweepStaleLans, type Lan } from './netns-lan.js';
-import { api, brokers, freePort, sleep, startStack, startTasker, withDb, type Stack } from './scan-harness.js';
+import { api, brokers, cpuSeconds, freePort, sleep, startStack, startTasker, withDb, type Stack } from './scan-harness.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -77,18 +76,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 const checkAbort = () => {
   if (abort.signal.aborted) throw abort.signal.reason;
 };
-
-const clockTick = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-/** CPU seconds of a process and its reaped children (the worker's nmap runs), from /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTick;
-  } catch {
-    return NaN;
-  }
-}
 
 async function until<T>(what: string, timeoutMs: number, everyMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;

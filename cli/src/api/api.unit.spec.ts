@@ -199,3 +199,60 @@ describe('uploadMultipart', () => {
     }
   });
 });
+
+describe('import upload resends', () => {
+  const nothingApplied = body({ statusCode: 503, error: 'Service Unavailable', importId: 'i0', status: 'failed', message: 'the event log did not take the whole import (broker unavailable); nothing of it was applied, and it is recorded as failed once the broker is back; send the file again' });
+  /** A ledger that answers each upload with the next reply, and keeps what it received. */
+  async function ledger(replies: Array<[number, string]>) {
+    const files: string[] = [];
+    const server = createServer((req, res) => {
+      let file = '';
+      const bb = busboy({ headers: req.headers });
+      bb.on('file', (_n, s) => s.on('data', (c: Buffer) => (file += c.toString())));
+      bb.on('close', () => {
+        files.push(file);
+        const [status, text] = replies.shift() ?? [500, body({ message: 'no more replies' })];
+        res.writeHead(status, { 'content-type': 'application/json' }).end(text);
+      });
+      req.pipe(bb);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const api = ledgerApi(new HttpClient({ service: 'ledger', baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, token: 't' }));
+    const dir = mkdtempSync(join(tmpdir(), 'falcli-resend-'));
+    const path = join(dir, 'r.xml');
+    writeFileSync(path, '<nmaprun/>');
+    const close = () => {
+      server.close();
+      server.closeAllConnections();
+    };
+    return { api, files, close, file: { path, size: 10 } };
+  }
+  const opts = { mode: 'update', trackHistory: true, force: false } as const;
+
+  it('sends the file again when the ledger answers that nothing of it was applied, and returns the accepted attempt', async () => {
+    const l = await ledger([[503, nothingApplied], [503, nothingApplied], [202, body({ importId: 'i2', status: 'applying' })]]);
+    const told: number[][] = [];
+    try {
+      const job = await l.api.startImport('p', l.file, opts, undefined, { delayMs: (n) => n, onResend: (n, of, ms) => told.push([n, of, ms]) });
+      expect(job).toEqual({ importId: 'i2', status: 'applying' });
+    } finally {
+      l.close();
+    }
+    expect(l.files).toEqual(['<nmaprun/>', '<nmaprun/>', '<nmaprun/>']);
+    expect(told).toEqual([[1, 3, 1], [2, 3, 2]]);
+  });
+
+  it('reports the answer once the resends are used up, and never resends other failures', async () => {
+    const l = await ledger([[503, nothingApplied], [503, nothingApplied], [503, body({ statusCode: 503, message: 'not ready' })], [500, body({ importId: 'i9', status: 'failed', message: 'boom' })]]);
+    try {
+      await expect(l.api.startImport('p', l.file, opts, undefined, { resends: 1, delayMs: () => 1 })).rejects.toMatchObject({ kind: 'server', status: 503, answer: { status: 'failed', importId: 'i0' } });
+      expect(l.files).toHaveLength(2);
+      // A 503 without the import's failed status (the ledger not ready) guarantees nothing: reported as is.
+      await expect(l.api.startImport('p', l.file, opts, undefined, { delayMs: () => 1 })).rejects.toMatchObject({ status: 503, message: expect.stringContaining('not ready') });
+      await expect(l.api.startImport('p', l.file, opts, undefined, { delayMs: () => 1 })).rejects.toMatchObject({ status: 500 });
+      expect(l.files).toHaveLength(4);
+    } finally {
+      l.close();
+    }
+  });
+});

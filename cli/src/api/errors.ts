@@ -2,7 +2,10 @@ import { CliError, type ExitKind } from '../errors.js';
 
 export type Service = 'ledger' | 'tasker';
 
-/** An HTTP call that failed, already phrased for the user; `status` is null when nothing answered. */
+/**
+ * An HTTP call that failed, already phrased for the user; `status` is null when nothing answered.
+ * `answer` is the server's JSON body, when it sent one, for callers that act on its fields.
+ */
 export class ApiError extends CliError {
   constructor(
     kind: ExitKind,
@@ -10,6 +13,7 @@ export class ApiError extends CliError {
     readonly service: Service,
     readonly status: number | null,
     hint?: string,
+    readonly answer?: unknown,
   ) {
     super(kind, message, hint);
     this.name = 'ApiError';
@@ -50,6 +54,14 @@ export function isMissingRoute(status: number, message: string): boolean {
   return status === 404 && /^Cannot (GET|POST|PUT|PATCH|DELETE|HEAD) \//.test(message);
 }
 
+const jsonOf = (body: string): unknown => {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+};
+
 export function errorFromResponse(status: number, body: string, at: CallSite): ApiError {
   const msg = serverMessage(body);
   const where = `${at.service} at ${at.baseUrl}`;
@@ -62,7 +74,7 @@ export function errorFromResponse(status: number, body: string, at: CallSite): A
   }
   if (status === 404) return new ApiError('notFound', `not found: ${msg}`, at.service, status);
   if ([400, 409, 413, 415, 422, 429].includes(status)) return new ApiError('rejected', `the ${at.service} rejected the request: ${msg} (${status})`, at.service, status);
-  if (status >= 500) return new ApiError('server', `the ${where} failed: ${msg} (${status})`, at.service, status, 'see the server log; retry once it is healthy');
+  if (status >= 500) return new ApiError('server', `the ${where} failed: ${msg} (${status})`, at.service, status, 'see the server log; retry once it is healthy', jsonOf(body));
   return new ApiError('failure', `unexpected answer from the ${where}: ${status} ${msg}`, at.service, status);
 }
 

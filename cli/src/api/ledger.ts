@@ -26,6 +26,25 @@ import { ApiError } from './errors.js';
 const seg = encodeURIComponent;
 const p = (projectId: string) => `/projects/${seg(projectId)}`;
 
+/**
+ * What an upload does when the ledger answers 503 with the import `failed`: the event log did not
+ * take all of it (a broker went away mid-import) and nothing of it was applied, so sending the file
+ * again is safe. Any other failure is the caller's to report.
+ */
+export interface ResendPolicy {
+  /** How many times the file is sent again; 0 reports the first such answer. */
+  readonly resends?: number;
+  readonly delayMs?: (resend: number) => number;
+  /** Told before each resend. */
+  readonly onResend?: (resend: number, of: number, delayMs: number) => void;
+}
+
+export const DEFAULT_IMPORT_RESENDS = 3;
+const resendDelayMs = (n: number) => [2000, 5000, 10000][n - 1] ?? 15000;
+
+export const nothingApplied = (e: unknown): e is ApiError =>
+  e instanceof ApiError && e.status === 503 && (e.answer as { status?: unknown } | undefined)?.status === 'failed';
+
 /** One function per ledger route. The "planned" ones are wired before the ledger serves them. */
 export function ledgerApi(http: HttpClient) {
   return {
@@ -57,8 +76,19 @@ export function ledgerApi(http: HttpClient) {
     revokeToken: (userId: string, tokenId: string) => http.json<void>('DELETE', `/users/${seg(userId)}/tokens/${seg(tokenId)}`),
 
     // --- ledger issue: imports, hosts, history, search, exports, rebuild --------------------------
-    startImport: (id: string, file: UploadFile, opts: ImportOptions, onProgress?: ProgressFn) =>
-      uploadMultipart<ImportJob>(http, `${p(id)}/imports`, { mode: opts.mode, trackHistory: String(opts.trackHistory), force: String(opts.force) }, file, onProgress),
+    startImport: async (id: string, file: UploadFile, opts: ImportOptions, onProgress?: ProgressFn, policy: ResendPolicy = {}): Promise<ImportJob> => {
+      const resends = policy.resends ?? DEFAULT_IMPORT_RESENDS;
+      for (let n = 1; ; n++) {
+        try {
+          return await uploadMultipart<ImportJob>(http, `${p(id)}/imports`, { mode: opts.mode, trackHistory: String(opts.trackHistory), force: String(opts.force) }, file, onProgress);
+        } catch (e) {
+          if (!nothingApplied(e) || n > resends) throw e;
+          const wait = (policy.delayMs ?? resendDelayMs)(n);
+          policy.onResend?.(n, resends, wait);
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+    },
     getImport: (id: string, importId: string) => http.json<ImportJob>('GET', `${p(id)}/imports/${seg(importId)}`),
     /**
      * The next state of an import the ledger accepted. Its events reach the read model only once the

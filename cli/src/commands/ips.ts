@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { ImportJob } from '../api/index.js';
+import { DEFAULT_IMPORT_RESENDS } from '../api/ledger.js';
 import { normalizeHost } from '../api/normalize.js';
 import { CliError } from '../errors.js';
 import { dash, utc } from '../output/format.js';
@@ -10,7 +11,7 @@ import { exportTo, formatOption } from './export.js';
 import { checkNmapReport } from '../local-files.js';
 import { collect, hostFilterOptions, hostFilters } from './host-filters.js';
 import { formatHostBlock, printChanges, printHosts } from './render.js';
-import { examples, jsonOption, modeOption, moment, momentOrId, port, positiveInt, projectOption, yesOption } from './shared.js';
+import { examples, jsonOption, modeOption, moment, momentOrId, nonNegativeInt, port, positiveInt, projectOption, yesOption } from './shared.js';
 
 /** Detail calls for many hosts, a few at a time: fast, without flooding the ledger. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -125,6 +126,7 @@ export function ipsCommand(io: Io): Command {
       .option('--no-history', 'do not record history rows for this import')
       .option('--force', 're-apply a report that was already imported')
       .option('--no-wait', 'return once uploaded, without waiting for it to be applied')
+      .option('--resends <n>', 'send the file again this many times when the ledger answers that nothing of it was applied (a broker went away)', nonNegativeInt, DEFAULT_IMPORT_RESENDS)
       .option('--progress', 'show progress even when stderr is not a terminal')
       .addOption(projectOption())
       .addOption(jsonOption())
@@ -136,7 +138,10 @@ export function ipsCommand(io: Io): Command {
           const p = await ctx.project();
           const show = opts.progress === true || ctx.io.stderr.isTTY === true;
           const sink = progressSink(ctx.io.stderr, 'bytes', 'upload', show);
-          const job = await ctx.api().ledger.startImport(p.id, { path, size }, { mode: opts.mode, trackHistory: opts.history !== false, force: opts.force === true }, (sent, total) => sink.update(sent, total));
+          const job = await ctx.api().ledger.startImport(p.id, { path, size }, { mode: opts.mode, trackHistory: opts.history !== false, force: opts.force === true }, (sent, total) => sink.update(sent, total), {
+            resends: opts.resends,
+            onResend: (n, of, ms) => ctx.printer.warn(`the ledger applied nothing of this import (a Kafka broker went away while it was published); sending the file again in ${ms / 1000} s (${n} of ${of})`),
+          });
           sink.finish();
           const done = opts.wait === false ? job : await waitForImport(ctx, p.id, job, show);
           printImportResult(ctx, p.name, done);

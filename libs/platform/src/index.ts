@@ -6,6 +6,7 @@ export * from './kafka/kafka-client.js';
 export * from './kafka/topic-admin.js';
 export * from './kafka/event-publisher.js';
 export * from './kafka/event-consumer.js';
+export * from './kafka/transient.js';
 export * from './kafka/consumer-supervisor.js';
 export * from './kafka/view-consumer.js';
 export * from './db/database.js';

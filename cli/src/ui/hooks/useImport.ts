@@ -14,9 +14,11 @@ export interface ImportState {
   readonly startedAt: number;
   readonly job: ImportJob | null;
   readonly error: string | null;
+  /** Why the upload started over (the ledger applied nothing of an attempt), while it runs again. */
+  readonly notice: string | null;
 }
 
-const IDLE: ImportState = { phase: 'idle', file: null, sent: 0, total: 0, startedAt: 0, job: null, error: null };
+const IDLE: ImportState = { phase: 'idle', file: null, sent: 0, total: 0, startedAt: 0, job: null, error: null, notice: null };
 
 /**
  * Upload, then poll until the ledger has applied the report. Upload progress arrives far more
@@ -38,8 +40,10 @@ export function useImport(api: Api, project: ProjectRef | null, pollMs = 300) {
           if (now - last < 100 && sent < total) return;
           last = now;
           setState((s) => ({ ...s, sent, total }));
+        }, {
+          onResend: (n, of, ms) => setState((s) => ({ ...s, sent: 0, notice: `nothing of it was applied (a Kafka broker went away); sending it again in ${ms / 1000} s (${n} of ${of})` })),
         });
-        setState((s) => ({ ...s, phase: 'applying', sent: s.total, job }));
+        setState((s) => ({ ...s, phase: 'applying', sent: s.total, job, notice: null }));
         while (job.status === 'applying') {
           await new Promise((r) => setTimeout(r, pollMs));
           job = await api.ledger.pollImport(project.id, job);

@@ -88,6 +88,7 @@ export function ImportScreen({ height, width, active, project }: ScreenProps & {
       {s.phase === 'uploading' || s.phase === 'applying' ? (
         <Box flexDirection="column" marginTop={1}>
           <Text>{`  ${formatProgress({ done: s.sent, total: s.total, elapsedMs: Date.now() - s.startedAt, unit: 'bytes', label: 'upload' }, progressWidth)}`}</Text>
+          {s.notice ? <Text color={theme.warn}>{`  ${s.notice}`}</Text> : null}
           {s.phase === 'applying' ? <Text color={theme.warn}>{`  applying import ${s.job?.importId ?? ''}…`}</Text> : null}
         </Box>
       ) : null}

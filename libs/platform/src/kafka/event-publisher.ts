@@ -1,5 +1,6 @@
 import kafkajs, { type Admin, type Kafka, type Message, type PartitionMetadata, type Producer, type Transaction } from 'kafkajs';
 import { encodeEnvelope, eventCatalogue, type Envelope } from '#events';
+import { TransientError } from './transient.js';
 import { whileTopicsSettle } from './offsets.js';
 
 // The producer's own key → partition rule (murmur2, as the Java client), applied here so that each
@@ -138,7 +139,14 @@ export class EventPublisher {
         await admin.connect();
         this.admin = admin;
       }
-      const meta = await whileTopicsSettle(() => this.admin!.fetchTopicMetadata({ topics: [topic] }));
+      let meta;
+      try {
+        meta = await whileTopicsSettle(() => this.admin!.fetchTopicMetadata({ topics: [topic] }));
+      } catch (e) {
+        // kafkajs can fail here with a bare TypeError when no broker answers (seen by the fault suite);
+        // either way the brokers are what failed, not the events: say so, and let callers retry.
+        throw new TransientError(`could not read the partitions of ${topic} from the brokers: ${(e as Error).message}`, { cause: e });
+      }
       count = meta.topics[0]?.partitions.length ?? 0;
       if (!count) throw new Error(`topic ${topic} has no partitions`);
       this.partitionCounts.set(topic, { count, until: now + PARTITION_COUNT_TTL_MS });
