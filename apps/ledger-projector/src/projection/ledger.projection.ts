@@ -28,7 +28,7 @@ function hostRow(projectId: string, s: HostState, pos: string) {
     project_id: projectId,
     pos,
     ip: s.ip,
-    state: '\u0000STATE\u0000',
+    state: packState(s),
     deleted: s.deleted,
     first_seen: s.firstSeen,
     last_seen: s.lastSeen,
@@ -133,14 +133,12 @@ class LedgerBatch {
     const em = this.em;
     if (this.dirty.size > 0) {
       const hosts: ReturnType<typeof hostRow>[] = [];
-      const packed: string[] = [];
       const ports: ReturnType<typeof portRows> = [];
       const keys: { project_id: string; ip: string }[] = [];
       for (const key of this.dirty) {
         const s = this.states.get(key)!;
         const projectId = key.slice(0, key.indexOf('|'));
         hosts.push(hostRow(projectId, s, this.lastPos.get(key)!));
-        packed.push(packState(s));
         keys.push({ project_id: projectId, ip: s.ip });
         if (!s.deleted) ports.push(...portRows(projectId, s));
       }
@@ -150,8 +148,7 @@ class LedgerBatch {
            from json_to_recordset(?::json) as x(project_id text, ip text, state text, deleted boolean, first_seen timestamptz, last_seen timestamptz, open_count int, hostnames text[], os text, pos bigint)
          on conflict (project_id, ip) do update set state = excluded.state, deleted = excluded.deleted, first_seen = excluded.first_seen,
            last_seen = excluded.last_seen, open_count = excluded.open_count, hostnames = excluded.hostnames, os = excluded.os, last_pos = excluded.last_pos`,
-        // States are spliced in already packed (as JSON strings), instead of being serialised twice.
-        [`[${hosts.map((h, i) => JSON.stringify(h).replace('"\\u0000STATE\\u0000"', () => JSON.stringify(packed[i]))).join(',')}]`],
+        [JSON.stringify(hosts)],
       );
       await sql(em, 
         `delete from host_ports hp using json_to_recordset(?::json) as x(project_id text, ip text) where hp.project_id = x.project_id and hp.ip = x.ip`,

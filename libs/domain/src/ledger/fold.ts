@@ -124,6 +124,8 @@ class Folding {
   private readonly mode: ImportMode;
   private readonly label: string;
   private readonly earlier: SourceSeen | undefined;
+  /** One detached copy for all of this fold's changes (they only carry it as provenance). */
+  private readonly provenance: { readonly source: Change['source']; readonly run: Change['run'] };
 
   constructor(
     prev: HostState | null,
@@ -144,6 +146,7 @@ class Folding {
     const base = s.kind === 'import' ? `${obs.mode} import ${short(s.importId)}` : `${obs.mode} task ${short(s.taskId)}`;
     this.label = this.continuation ? `${base} (same run that created this host)` : base;
     this.earlier = this.d.recentSources.find((r) => r.sourceId === this.sourceId);
+    this.provenance = { source: plain(obs.source), run: plain(obs.run) };
     this.d.sources[meta.eventId] = {
       sourceId: this.sourceId,
       source: plain(obs.source),
@@ -540,10 +543,10 @@ class Folding {
       rule: c.rule,
       eventId: this.meta.eventId,
       observedAt: this.obs.observedAt,
-      source: plain(this.obs.source),
+      source: this.provenance.source,
       mode: this.obs.mode,
       actor: actorRef(this.meta.actor),
-      run: plain(this.obs.run),
+      run: this.provenance.run,
       // With history off the change still drives counts and outcome; the projector just does not store it.
       recorded: this.obs.trackHistory,
     });
