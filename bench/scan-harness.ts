@@ -2,7 +2,7 @@
 // own), a fresh database and topic prefix per run, and the stack from KAFKA_BROKERS / DATABASE_URL.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
@@ -42,27 +42,67 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/**
- * CPU seconds so far of the local stack's servers: every PostgreSQL process (a backend that exits
- * is counted in its postmaster's reaped children, so a difference of two readings holds it either
- * way) and the Kafka broker. On a shared machine they include other clients' work on the same servers.
- */
-export function stackCpuSeconds(): { postgres: number; kafka: number } {
-  let postgres = 0;
-  let kafka = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let cmd: string;
+/** The pid of the process listening on a local TCP port (Linux /proc), if this user can see it. */
+export function listenerPid(port: number): number | undefined {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
     try {
-      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      text = readFileSync(table, 'utf8');
     } catch {
       continue;
     }
-    const comm = cmd.split('\0')[0];
-    if (/(^|\/)postgres$/.test(comm) || cmd.startsWith('postgres:')) postgres += cpuSeconds(Number(d)) || 0;
-    else if (comm.endsWith('java') && cmd.includes('kafka.Kafka')) kafka += cpuSeconds(Number(d)) || 0;
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1]?.endsWith(hex) && f[3] === '0A') inodes.add(f[9]);
+    }
   }
-  return { postgres, kafka };
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${d}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${d}/fd/${fd}`));
+        if (m && inodes.has(m[1])) return Number(d);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * CPU seconds so far of the servers behind KAFKA_BROKERS' first broker and DATABASE_URL (found by
+ * their listening ports): the broker's process, and the postmaster with its children (a backend
+ * that exits is counted in the postmaster's reaped children, so a difference of two readings holds
+ * it either way). They include any other client's work on the same servers.
+ */
+export function stackCpuSeconds(): { postgres: number; kafka: number } {
+  const pgPort = Number(new URL(dbBase).port || 5432);
+  const kafkaPort = Number(brokers.split(',')[0].split(':').at(-1));
+  const postmaster = listenerPid(pgPort);
+  const broker = listenerPid(kafkaPort);
+  let postgres = 0;
+  if (postmaster !== undefined) {
+    postgres = cpuSeconds(postmaster);
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+        if (Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) postgres += cpuSeconds(Number(d)) || 0;
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return { postgres: postmaster === undefined ? NaN : postgres, kafka: broker === undefined ? NaN : cpuSeconds(broker) };
 }
 
 export function percentile(xs: readonly number[], p: number): number {
