@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { falcli, tempDir } from '../support/cli.js';
 import { call, startLedgerApp, upload, type RunningApp } from '../support/ledger-app.js';
 import { nmapReport } from '../support/nmap-fixtures.js';
 import type { Kafka } from 'kafkajs';
@@ -127,5 +128,54 @@ describe('an import interrupted by a broker outage', () => {
     const items = (await list()).body.items.map((i: { importId: string; status: string }) => [i.importId, i.status]);
     expect(items).toContainEqual([importId, 'failed']);
     expect(items.filter(([, s]: [string, string]) => s === 'applying')).toEqual([]);
+  }, 600_000);
+
+  it('falcli sends the file again by itself once the ledger answers that nothing was applied, and the import completes when the broker is back', async () => {
+    const p = await call(ledger.url, 'POST', '/projects', ledger.adminToken, { name: 'outage-cli' });
+    expect(p.status).toBe(201);
+    const project = p.body.id as string;
+    // Fewer hosts than above: published one per send, 1,500 still outlast the 500 seen before the kill.
+    const hosts = Array.from({ length: 1500 }, (_, i) => ({ ip: `10.45.${i >> 8}.${i & 255}`, ports: [{ port: 22, service: 'ssh' }] }));
+    const file = join(tempDir(), 'outage.xml');
+    writeFileSync(file, nmapReport(hosts, { services: '1-1000' }));
+    // Events are keyed by project: this counts the new import's hosts only, before its commit.
+    const watcher = kafka.consumer({ groupId: `${ledger.prefix}outage-cli-watcher`, readUncommitted: true });
+    let observed = 0;
+    await watcher.connect();
+    await watcher.subscribe({ topic: `${ledger.prefix}falcoria.ledger`, fromBeginning: true });
+    await watcher.run({ eachMessage: async ({ message }) => void (message.key?.toString() === project && message.headers?.['event-type']?.toString() === 'HostObserved' && observed++) });
+
+    let stderr = '';
+    let resending!: () => void;
+    const warned = new Promise<void>((r) => (resending = r));
+    const run = falcli(['project', 'ips', 'import', file, '--mode', 'update', '-p', project, '--json'], {
+      configDir: tempDir(),
+      env: { FALCLI_LEDGER_URL: ledger.url, FALCLI_TOKEN: ledger.adminToken },
+      onStderr: (c) => {
+        stderr += c;
+        if (/sending the file again/.test(stderr)) resending();
+      },
+    });
+    await eventually(async () => observed, (n) => n >= 500, 60000);
+    await watcher.disconnect();
+    await killBroker();
+    // falcli has the 503 and waits to send again; the broker comes back meanwhile.
+    await Promise.race([warned, run.then((r) => Promise.reject(new Error(`falcli ended without sending again (${r.code}): ${r.stderr}`)))]);
+    await ok('start');
+    const r = await run;
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    expect(stderr).toMatch(/the ledger applied nothing of this import \(a Kafka broker went away while it was published\); sending the file again in 2 s \(1 of 3\)/);
+    const job = JSON.parse(r.stdout);
+    expect(job).toMatchObject({ status: 'completed', hostCount: 1500, counts: { hostsCreated: 1500 } });
+    const items = (await call(ledger.url, 'GET', `/projects/${project}/imports`, ledger.adminToken)).body.items as { importId: string; status: string }[];
+    // The interrupted attempt reads failed (once recorded), the resent one completed, nothing is left applying.
+    expect(items.find((i) => i.importId === job.importId)?.status).toBe('completed');
+    const failed = await eventually(
+      async () => (await call(ledger.url, 'GET', `/projects/${project}/imports`, ledger.adminToken)).body.items.filter((i: { status: string }) => i.status === 'failed').length,
+      (n) => n >= 1,
+      180000,
+    );
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(items.filter((i) => i.status === 'applying')).toEqual([]);
   }, 600_000);
 });

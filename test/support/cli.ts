@@ -17,6 +17,8 @@ export interface CliOptions {
   readonly env?: Record<string, string>;
   readonly input?: string;
   readonly cwd?: string;
+  /** Told what falcli writes to stderr as it comes (a test can act on a warning mid-run). */
+  readonly onStderr?: (chunk: string) => void;
 }
 
 /**
@@ -35,7 +37,10 @@ export function falcli(args: readonly string[], opts: CliOptions): Promise<CliRu
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
+    child.stderr.on('data', (c) => {
+      stderr += c;
+      opts.onStderr?.(String(c));
+    });
     child.on('error', fail);
     child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');

@@ -200,6 +200,52 @@ describe('uploadMultipart', () => {
   });
 });
 
+describe('uploadMultipart waiting for the answer', () => {
+  /** Takes the whole upload, then answers after `delayMs` (never, if null). */
+  async function slowServer(delayMs: number | null) {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (delayMs !== null) setTimeout(() => res.writeHead(202, { 'content-type': 'application/json' }).end(body({ importId: 'i1', status: 'applying' })), delayMs);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const dir = mkdtempSync(join(tmpdir(), 'falcli-slow-'));
+    writeFileSync(join(dir, 'r.xml'), '<nmaprun/>');
+    // The client's limit for silence while the file goes out: 100 ms.
+    const http = new HttpClient({ service: 'ledger', baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, token: 't', timeoutMs: 100 });
+    const close = () => {
+      server.close();
+      server.closeAllConnections();
+    };
+    return { http, close, file: { path: join(dir, 'r.xml'), size: 10 } };
+  }
+
+  it('waits for a server that works on the whole upload longer than the client timeout, when told to', async () => {
+    const s = await slowServer(400);
+    try {
+      await expect(uploadMultipart(s.http, '/x', {}, s.file, undefined, { timeoutMs: 5000, hint: 'h' })).resolves.toEqual({ importId: 'i1', status: 'applying' });
+      // Without an answer wait, the client's own limit applies after the upload too.
+      await expect(uploadMultipart(s.http, '/x', {}, s.file)).rejects.toMatchObject({ message: 'no answer from the ledger at ' + s.http.baseUrl + ' within 0.1 s' });
+    } finally {
+      s.close();
+    }
+  });
+
+  it('gives up on a server that never answers, saying the upload arrived and what to check', async () => {
+    const s = await slowServer(null);
+    try {
+      await expect(uploadMultipart(s.http, '/x', {}, s.file, undefined, { timeoutMs: 300, hint: 'see the imports' })).rejects.toMatchObject({
+        kind: 'server',
+        message: `the ledger at ${s.http.baseUrl} took the whole upload but has not answered within 0.3 s`,
+        hint: 'see the imports',
+      });
+    } finally {
+      s.close();
+    }
+  });
+});
+
 describe('import upload resends', () => {
   const nothingApplied = body({ statusCode: 503, error: 'Service Unavailable', importId: 'i0', status: 'failed', message: 'the event log did not take the whole import (broker unavailable); nothing of it was applied, and it is recorded as failed once the broker is back; send the file again' });
   /** A ledger that answers each upload with the next reply, and keeps what it received. */

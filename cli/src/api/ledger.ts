@@ -20,7 +20,7 @@ import type {
   WebhookDelivery,
   WhoAmI,
 } from './types.js';
-import { uploadMultipart, type ProgressFn, type UploadFile } from './upload.js';
+import { uploadMultipart, type AnswerWait, type ProgressFn, type UploadFile } from './upload.js';
 import { ApiError } from './errors.js';
 
 const seg = encodeURIComponent;
@@ -41,6 +41,16 @@ export interface ResendPolicy {
 
 export const DEFAULT_IMPORT_RESENDS = 3;
 const resendDelayMs = (n: number) => [2000, 5000, 10000][n - 1] ?? 15000;
+
+/**
+ * The ledger answers an upload once it has parsed and published all of it (its Kafka transaction
+ * may stay open up to LEDGER_IMPORT_TRANSACTION_TIMEOUT_MS, 10 minutes by default) or given up on a
+ * broker that went away (after a minute or more of retries): silence that long is not a hang.
+ */
+const IMPORT_ANSWER: AnswerWait = {
+  timeoutMs: 15 * 60_000,
+  hint: "the import may still be applied: see 'falcli project ips imports' before sending it again",
+};
 
 export const nothingApplied = (e: unknown): e is ApiError =>
   e instanceof ApiError && e.status === 503 && (e.answer as { status?: unknown } | undefined)?.status === 'failed';
@@ -80,7 +90,7 @@ export function ledgerApi(http: HttpClient) {
       const resends = policy.resends ?? DEFAULT_IMPORT_RESENDS;
       for (let n = 1; ; n++) {
         try {
-          return await uploadMultipart<ImportJob>(http, `${p(id)}/imports`, { mode: opts.mode, trackHistory: String(opts.trackHistory), force: String(opts.force) }, file, onProgress);
+          return await uploadMultipart<ImportJob>(http, `${p(id)}/imports`, { mode: opts.mode, trackHistory: String(opts.trackHistory), force: String(opts.force) }, file, onProgress, IMPORT_ANSWER);
         } catch (e) {
           if (!nothingApplied(e) || n > resends) throw e;
           const wait = (policy.delayMs ?? resendDelayMs)(n);

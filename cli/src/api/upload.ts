@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { basename } from 'node:path';
-import { errorFromNetwork, errorFromResponse } from './errors.js';
+import { ApiError, errorFromNetwork, errorFromResponse, networkCode } from './errors.js';
 import type { HttpClient } from './http.js';
 
 export interface UploadFile {
@@ -25,11 +25,21 @@ export function multipartParts(boundary: string, fields: Record<string, string>,
 }
 
 /**
+ * How long the server may work on a whole upload before it answers, with nothing on the wire
+ * meanwhile (an import: parsing and publishing it), and what to tell the user if it does not.
+ */
+export interface AnswerWait {
+  readonly timeoutMs: number;
+  readonly hint: string;
+}
+
+/**
  * Streams a file as multipart/form-data (field `file`) with an exact content-length, reporting
  * bytes as the socket accepts them, so a report of any size never sits in memory. fetch cannot
- * report upload progress, hence node:http.
+ * report upload progress, hence node:http. The client's timeout limits silence while the file goes
+ * out; once it is sent, `answer` (if longer) limits the wait for the server's answer.
  */
-export function uploadMultipart<T>(http: HttpClient, path: string, fields: Record<string, string>, file: UploadFile, onProgress?: ProgressFn): Promise<T> {
+export function uploadMultipart<T>(http: HttpClient, path: string, fields: Record<string, string>, file: UploadFile, onProgress?: ProgressFn, answer?: AnswerWait): Promise<T> {
   const boundary = `falcli-${randomBytes(12).toString('hex')}`;
   const { head, tail } = multipartParts(boundary, fields, file);
   const total = head.length + file.size + tail.length;
@@ -50,10 +60,17 @@ export function uploadMultipart<T>(http: HttpClient, path: string, fields: Recor
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'TIMEOUT' })));
     let responded = false;
+    let waitingForAnswer = false;
+    const answerLimit = Math.max(answer?.timeoutMs ?? 0, http.timeoutMs);
+    const failure = (e: unknown) => {
+      if (!waitingForAnswer || !answer || networkCode(e) !== 'TIMEOUT') return errorFromNetwork(e, at, http.timeoutMs);
+      const minutes = Math.round(answerLimit / 60_000);
+      return new ApiError('server', `the ${at.service} at ${at.baseUrl} took the whole upload but has not answered within ${minutes >= 1 ? `${minutes} min` : `${answerLimit / 1000} s`}`, at.service, null, answer.hint);
+    };
     // A server that refuses early (401, 413) may close while the body is still going out: its
     // answer, if one comes, says more than the broken pipe.
     req.on('error', (e) => {
-      if (!responded) setTimeout(() => responded || reject(errorFromNetwork(e, at, http.timeoutMs)), 200);
+      if (!responded) setTimeout(() => responded || reject(failure(e)), 200);
     });
     req.on('response', (res) => {
       responded = true;
@@ -79,6 +96,8 @@ export function uploadMultipart<T>(http: HttpClient, path: string, fields: Recor
     stream.on('end', () => {
       req.end(tail);
       tick(tail.length);
+      waitingForAnswer = true;
+      req.setTimeout(answerLimit);
     });
     stream.pipe(req, { end: false });
   });
