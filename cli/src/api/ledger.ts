@@ -52,7 +52,7 @@ const IMPORT_ANSWER: AnswerWait = {
   hint: "the import may still be applied: see 'falcli project ips imports' before sending it again",
 };
 
-export const nothingApplied = (e: unknown): e is ApiError =>
+const nothingApplied = (e: unknown): e is ApiError =>
   e instanceof ApiError && e.status === 503 && (e.answer as { status?: unknown } | undefined)?.status === 'failed';
 
 /** One function per ledger route. The "planned" ones are wired before the ledger serves them. */
